@@ -1,0 +1,102 @@
+// swift-tools-version:6.1
+//
+// KVBench: a benchmarking and load-generation toolkit for key-value stores, with a
+// Dynamo-style reference store (`kvnode`). Benchmarks live in their own package under
+// Benchmarks/ so package-benchmark stays out of the main build.
+import PackageDescription
+
+let nio: [Target.Dependency] = [
+    .product(name: "NIOCore", package: "swift-nio"),
+    .product(name: "NIOPosix", package: "swift-nio"),
+]
+
+let package = Package(
+    name: "KVBench",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "kvnode", targets: ["kvnode"]),
+        .executable(name: "kvbench", targets: ["kvbench"]),
+        .library(name: "KVHash", targets: ["KVHash"]),
+        .library(name: "RESP", targets: ["RESP"]),
+        .library(name: "KVStorage", targets: ["KVStorage"]),
+        .library(name: "KVPartitioning", targets: ["KVPartitioning"]),
+        .library(name: "KVRingLab", targets: ["KVRingLab"]),
+        .library(name: "KVWorkload", targets: ["KVWorkload"]),
+        .library(name: "KVNodeServer", targets: ["KVNodeServer"]),
+    ],
+    traits: [
+        .trait(name: "Jemalloc", description: "Link libjemalloc as the process allocator (turn off for sanitizer builds)"),
+        .default(enabledTraits: ["Jemalloc"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+    ],
+    targets: [
+        // System libraries and C shims.
+        .systemLibrary(name: "CXXHash", pkgConfig: "libxxhash", providers: [.apt(["libxxhash-dev"])]),
+        .target(
+            name: "CJemallocShim",
+            linkerSettings: [.linkedLibrary("jemalloc", .when(traits: ["Jemalloc"]))]
+        ),
+
+        // Pure libraries.
+        .target(name: "KVHash", dependencies: ["CXXHash"]),
+        .target(name: "RESP", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        .target(
+            name: "KVStorage",
+            dependencies: [
+                "KVHash",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(name: "KVPartitioning", dependencies: ["KVHash"]),
+        .target(name: "KVWorkload", dependencies: ["KVHash"]),
+        .target(name: "KVRingLab", dependencies: ["KVPartitioning", "KVWorkload", "KVHash"]),
+
+        // The node: NIO shell around the cores.
+        .target(
+            name: "KVNodeServer",
+            dependencies: nio + [
+                "RESP", "KVStorage", "KVHash", "CJemallocShim",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // Executables.
+        .executableTarget(
+            name: "kvnode",
+            dependencies: [
+                "KVNodeServer", "CJemallocShim",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "kvbench",
+            dependencies: [
+                "KVRingLab", "KVPartitioning", "KVWorkload", "CJemallocShim",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // Tests.
+        .testTarget(name: "KVHashTests", dependencies: ["KVHash"]),
+        .testTarget(name: "RESPTests", dependencies: ["RESP", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "KVStorageTests", dependencies: ["KVStorage", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "KVPartitioningTests", dependencies: ["KVPartitioning", "KVRingLab", "KVHash"]),
+        .testTarget(name: "KVWorkloadTests", dependencies: ["KVWorkload"]),
+        .testTarget(
+            name: "KVNodeServerTests",
+            dependencies: ["KVNodeServer", "RESP"] + nio
+        ),
+    ]
+)
