@@ -14,26 +14,26 @@ let package = Package(
     name: "KVBenchBenchmarks",
     platforms: [.macOS(.v14)],
     dependencies: [
-        .package(path: ".."),
+        .package(path: "KVBenchRoot"),  // a committed symlink to the repo root: gives the package a stable identity
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         .executableTarget(
             name: "RESPBenchmarks",
-            dependencies: [benchmark, .product(name: "RESP", package: "main"), .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [benchmark, .product(name: "RESP", package: "KVBenchRoot"), .product(name: "NIOCore", package: "swift-nio")],
             path: "Benchmarks/RESPBenchmarks",
             plugins: [plugin]
         ),
         .executableTarget(
             name: "StorageBenchmarks",
-            dependencies: [benchmark, .product(name: "KVStorage", package: "main"), .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [benchmark, .product(name: "KVStorage", package: "KVBenchRoot"), .product(name: "NIOCore", package: "swift-nio")],
             path: "Benchmarks/StorageBenchmarks",
             plugins: [plugin]
         ),
         .executableTarget(
             name: "RingBenchmarks",
-            dependencies: [benchmark, .product(name: "KVPartitioning", package: "main"), .product(name: "KVHash", package: "main")],
+            dependencies: [benchmark, .product(name: "KVPartitioning", package: "KVBenchRoot"), .product(name: "KVHash", package: "KVBenchRoot")],
             path: "Benchmarks/RingBenchmarks",
             plugins: [plugin]
         ),
