@@ -1,0 +1,321 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Logging
+
+/// The shared append-only log: appends go to an in-memory pending buffer under the log lock;
+/// one background thread drains it with write(2) and fdatasyncs per the `FsyncPolicy`.
+/// A failed write or fdatasync is fatal: it is recorded, every waiter and every later append
+/// fails with it, and `onFatal` runs once. Nothing is retried.
+final class LogWriter: @unchecked Sendable {
+    typealias Callback = @Sendable (Result<Void, StorageError>) -> Void
+
+    let lock = ConditionLock()
+    let directory: String
+    let policy: FsyncPolicy
+    let segmentSizeLimit: Int
+    let io: any FileIO
+    let logger: Logger
+    private let onFatal: @Sendable (StorageError) -> Void
+    /// Called on the writer thread after a segment was closed (the engine may start a merge).
+    var onSegmentClosed: (@Sendable () -> Void)?
+
+    // Guarded by `lock`.
+    private(set) var segments: [UInt32: SegmentInfo] = [:]
+    private(set) var activeSegment: UInt32
+    private var activeSize = 0
+    private(set) var nextSegmentId: UInt32
+    private var nextSequence: UInt64
+    private var pending = ByteSink()
+    private var spare: ByteSink? = ByteSink()
+    private var sealed: [(segment: UInt32, bytes: ByteSink)] = []
+    private var lastAppendedSequence: UInt64
+    private(set) var durableSequence: UInt64
+    private var waiters: [(sequence: UInt64, callback: Callback)] = []
+    private(set) var fatal: StorageError?
+    private var closing = false
+    private var writerIdle = false
+    private var writerExited = false
+    private var lastSyncNanos: UInt64 = 0
+    private(set) var writes: UInt64 = 0
+    private(set) var fsyncs: UInt64 = 0
+    private(set) var fsyncTotalNanos: UInt64 = 0
+    private(set) var fsyncMaxNanos: UInt64 = 0
+    private(set) var lastFsyncMillis: Int64 = 0
+
+    // Owned by the writer thread.
+    private var fd: Int32 = -1
+    private var fdSegment: UInt32 = 0
+
+    init(directory: String, policy: FsyncPolicy, segmentSizeLimit: Int, io: any FileIO, logger: Logger,
+         recoveredSegments: [UInt32: SegmentInfo], nextSequence: UInt64,
+         onFatal: @escaping @Sendable (StorageError) -> Void) {
+        self.directory = directory
+        self.policy = policy
+        self.segmentSizeLimit = segmentSizeLimit
+        self.io = io
+        self.logger = logger
+        self.onFatal = onFatal
+        self.segments = recoveredSegments
+        let first = (recoveredSegments.keys.max() ?? 0) + 1
+        activeSegment = first
+        nextSegmentId = first + 1
+        self.nextSequence = max(nextSequence, 1)
+        lastAppendedSequence = self.nextSequence - 1
+        durableSequence = lastAppendedSequence
+        segments[first] = SegmentInfo()
+    }
+
+    func start() {
+        spawnDetachedThread { [self] in run() }
+    }
+
+    func path(_ segment: UInt32, _ ext: String = "log") -> String {
+        directory + "/" + DataDirectory.fileName(segment, ext)
+    }
+
+    // MARK: Appending (called with a shard lock held; never blocks on I/O)
+
+    struct Appended {
+        var sequence: UInt64
+        var segment: UInt32
+        var offset: UInt32
+        /// The writer is asleep: call `wake()` after releasing the shard lock.
+        var wake: Bool
+    }
+
+    /// Appends one record. `superseded` is the (segment, record size) of the version it replaces.
+    func append(kind: RecordFormat.Kind, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer,
+                expiry: Int64, superseded: (segment: UInt32, bytes: Int)?) throws(StorageError) -> Appended {
+        lock.lock()
+        defer { lock.unlock() }
+        if let fatal { throw StorageError(.fatal(fatal.description)) }
+        if closing { throw StorageError(.closed) }
+        let size = RecordFormat.size(keyLength: key.count, valueLength: value.count)
+        if activeSize > 0 && activeSize + size > segmentSizeLimit { roll() }
+        let sequence = nextSequence
+        nextSequence += 1
+        let offset = activeSize
+        RecordFormat.encode(into: pending.reserve(size), kind: kind, sequence: sequence, expiry: expiry, key: key, value: value)
+        activeSize += size
+        lastAppendedSequence = sequence
+        writes += 1
+        segments[activeSegment, default: SegmentInfo()].totalBytes += size
+        segments[activeSegment]!.maxSequence = sequence
+        if kind != .put { segments[activeSegment]!.deadBytes += size }
+        if let superseded { segments[superseded.segment]?.deadBytes += superseded.bytes }
+        return Appended(sequence: sequence, segment: activeSegment, offset: UInt32(offset), wake: writerIdle)
+    }
+
+    /// Counts a record as dead without writing anything (lazy expiry, flush).
+    func markDead(segment: UInt32, bytes: Int) {
+        lock.withLock { segments[segment]?.deadBytes += bytes }
+    }
+
+    func markDead(_ amounts: [UInt32: Int]) {
+        guard !amounts.isEmpty else { return }
+        lock.withLock { for (s, b) in amounts { segments[s]?.deadBytes += b } }
+    }
+
+    func wake() { lock.broadcast() }
+
+    private func roll() {
+        let full = pending
+        pending = spare ?? ByteSink()
+        spare = nil
+        sealed.append((activeSegment, full))
+        activeSegment = nextSegmentId
+        nextSegmentId += 1
+        activeSize = 0
+        segments[activeSegment] = SegmentInfo()
+    }
+
+    /// Reserves a segment id for merge output.
+    func allocateSegmentId() -> UInt32 {
+        lock.withLock {
+            let id = nextSegmentId
+            nextSegmentId += 1
+            return id
+        }
+    }
+
+    // MARK: Durability
+
+    func isAcknowledgeable(_ ticket: DurabilityTicket) -> Bool {
+        if policy != .always || ticket.sequence == 0 { return true }
+        return lock.withLock { durableSequence >= ticket.sequence }
+    }
+
+    func whenAcknowledgeable(_ ticket: DurabilityTicket, _ callback: @escaping Callback) {
+        if policy != .always || ticket.sequence == 0 { return callback(.success(())) }
+        lock.lock()
+        if durableSequence >= ticket.sequence {
+            lock.unlock()
+            return callback(.success(()))
+        }
+        if let fatal {
+            lock.unlock()
+            return callback(.failure(fatal))
+        }
+        waiters.append((ticket.sequence, callback))
+        lock.unlock()
+    }
+
+    var pendingBytes: Int { lock.withLock { pending.count + sealed.reduce(0) { $0 + $1.bytes.count } } }
+
+    // MARK: Writer thread
+
+    private func run() {
+        lock.lock()
+        while true {
+            while !closing && fatal == nil && pending.count == 0 && sealed.isEmpty && !everysecDue() {
+                writerIdle = true
+                if policy == .everysec {
+                    lock.wait(untilMonotonicNanos: lastSyncNanos + 1_000_000_000)
+                } else {
+                    lock.wait()
+                }
+                writerIdle = false
+            }
+            if fatal != nil { break }
+            let chunks = sealed
+            sealed = []
+            let batch = pending
+            pending = spare ?? ByteSink()
+            spare = nil
+            let batchSegment = activeSegment
+            let batchLast = lastAppendedSequence
+            let stopping = closing
+            let syncDue = policy == .always || stopping || everysecDue()
+            lock.unlock()
+
+            var failure: StorageError?
+            var syncNanos: [UInt64] = []
+            do throws(StorageError) {
+                for chunk in chunks {
+                    try writeChunk(chunk.bytes, segment: chunk.segment)
+                    if policy != .no { syncNanos.append(try sync()) }
+                    io.close(fd)
+                    fd = -1
+                }
+                if batch.count > 0 { try writeChunk(batch, segment: batchSegment) }
+                if syncDue && fd >= 0 && (batch.count > 0 || !chunks.isEmpty || policy != .always) {
+                    syncNanos.append(try sync())
+                }
+            } catch {
+                failure = error
+            }
+
+            batch.reset()
+            for c in chunks { c.bytes.reset() }
+            lock.lock()
+            spare = batch
+            for n in syncNanos {
+                fsyncs += 1
+                fsyncTotalNanos += n
+                fsyncMaxNanos = max(fsyncMaxNanos, n)
+            }
+            if !syncNanos.isEmpty {
+                lastFsyncMillis = StorageConfiguration.wallClockMillis()
+                lastSyncNanos = monotonicNanos()
+            } else if syncDue && policy == .everysec {
+                lastSyncNanos = monotonicNanos()  // nothing open to sync: restart the 1 s timer
+            }
+            var ready: [Callback] = []
+            if let failure {
+                fatal = failure
+                ready = waiters.map(\.callback)
+                waiters = []
+                lock.unlock()
+                logger.critical("log writer failed; refusing further writes", metadata: ["error": "\(failure)"])
+                for cb in ready { cb(.failure(failure)) }
+                onFatal(failure)
+                lock.lock()
+                break
+            }
+            for c in chunks { segments[c.segment]?.closed = true }
+            if policy == .always || syncDue {
+                if !syncNanos.isEmpty || (batch.count == 0 && chunks.isEmpty) {
+                    durableSequence = max(durableSequence, batchLast)
+                }
+            }
+            if !waiters.isEmpty {
+                var keep: [(sequence: UInt64, callback: Callback)] = []
+                for w in waiters {
+                    if w.sequence <= durableSequence { ready.append(w.callback) } else { keep.append(w) }
+                }
+                waiters = keep
+            }
+            let done = stopping && pending.count == 0 && sealed.isEmpty
+            if !ready.isEmpty || !chunks.isEmpty {
+                lock.unlock()
+                for cb in ready { cb(.success(())) }
+                if !chunks.isEmpty { onSegmentClosed?() }
+                lock.lock()
+            }
+            if done { break }
+        }
+        if fd >= 0 { io.close(fd); fd = -1 }
+        writerExited = true
+        lock.broadcast()
+        lock.unlock()
+    }
+
+    private func everysecDue() -> Bool {
+        policy == .everysec && monotonicNanos() >= lastSyncNanos + 1_000_000_000
+    }
+
+    private func writeChunk(_ bytes: ByteSink, segment: UInt32) throws(StorageError) {
+        if fd < 0 || fdSegment != segment {
+            if fd >= 0 { io.close(fd) }
+            fd = -1
+            let p = path(segment)
+            fd = try io.open(p, flags: O_WRONLY | O_CREAT | O_APPEND)
+            fdSegment = segment
+            if policy != .no { try io.syncDirectory(directory) }
+        }
+        try io.write(fd, bytes.bytes, path: path(segment))
+    }
+
+    private func sync() throws(StorageError) -> UInt64 {
+        let start = monotonicNanos()
+        try io.fdatasync(fd, path: path(fdSegment))
+        return monotonicNanos() - start
+    }
+
+    /// Drains everything, fsyncs, and stops the writer thread. Returns the fatal error, if any.
+    func shutdown() -> StorageError? {
+        lock.lock()
+        closing = true
+        lock.broadcast()
+        while !writerExited { lock.wait() }
+        let f = fatal
+        let left = waiters
+        waiters = []
+        lock.unlock()
+        for w in left { w.callback(.failure(f ?? StorageError(.closed))) }
+        return f
+    }
+
+    // MARK: Merge support (all under the log lock)
+
+    /// Closed, fully written segments (candidates for merge), ascending by id.
+    func closedSegments() -> [(id: UInt32, info: SegmentInfo)] {
+        lock.withLock {
+            segments.filter { $0.value.closed && $0.key != activeSegment }
+                .map { (id: $0.key, info: $0.value) }
+                .sorted { $0.id < $1.id }
+        }
+    }
+
+    func installMerged(_ added: [UInt32: SegmentInfo], removing: [UInt32]) {
+        lock.withLock {
+            for (id, info) in added { segments[id] = info }
+            for id in removing { segments[id] = nil }
+        }
+    }
+
+    func snapshotSegments() -> [UInt32: SegmentInfo] { lock.withLock { segments } }
+}
