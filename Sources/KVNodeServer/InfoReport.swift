@@ -1,0 +1,158 @@
+import KVStorage
+import NIOCore
+import RESP
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// INFO: the server, clients, memory, persistence, stats and keyspace sections in Redis's
+/// `name:value` text format, so tools that parse Redis's INFO read ours.
+extension CommandExecutor {
+    static let sectionNames = ["server", "clients", "memory", "persistence", "stats", "keyspace"]
+
+    func info(_ command: RESPCommand, _ session: ClientSession, _ out: inout ByteBuffer) -> CommandOutcome {
+        var wanted: Set<String> = []
+        for i in 1..<max(command.count, 1) {
+            let s = ArgumentDecoding.string(command[i]).lowercased()
+            if s == "all" || s == "everything" || s == "default" {
+                wanted.formUnion(Self.sectionNames)
+            } else {
+                wanted.insert(s)
+            }
+        }
+        if wanted.isEmpty { wanted = Set(Self.sectionNames) }
+        out.writeRESPBulkString(infoText(sections: wanted))
+        return .replied
+    }
+
+    func infoText(sections: Set<String>) -> String {
+        var text = ""
+        for name in Self.sectionNames where sections.contains(name) {
+            if !text.isEmpty { text += "\r\n" }
+            text += "# \(name.prefix(1).uppercased() + name.dropFirst())\r\n"
+            for (key, value) in section(name) {
+                text += "\(key):\(value)\r\n"
+            }
+        }
+        return text
+    }
+
+    private func section(_ name: String) -> [(String, String)] {
+        let c = context.configuration
+        switch name {
+        case "server":
+            let now = Clock.nowMillis()
+            let uptime = (now - context.startedAtMillis) / 1000
+            return [
+                ("redis_version", "7.0.0"),
+                ("kvnode_version", Self.serverVersion),
+                ("redis_mode", "standalone"),
+                ("os", "Linux"),
+                ("arch_bits", "64"),
+                ("process_id", String(getpid())),
+                ("run_id", context.runID),
+                ("tcp_port", String(context.boundPort.load(ordering: .relaxed))),
+                ("bind", c.host),
+                ("uptime_in_seconds", String(uptime)),
+                ("uptime_in_days", String(uptime / 86400)),
+                ("io_threads_active", String(c.threads)),
+                ("executable", "kvnode"),
+            ]
+        case "clients":
+            return [
+                ("connected_clients", String(context.stats.connectedClients.load(ordering: .relaxed))),
+                ("maxclients", String(c.maxClients)),
+            ]
+        case "memory":
+            return memorySection()
+        case "persistence":
+            let s = engine.stats()
+            let recovery = engine.recoveryReport
+            return [
+                ("loading", "0"),
+                ("storage_engine", "log-structured (bitcask-style)"),
+                ("aof_enabled", "1"),
+                ("appendfsync", c.fsync.rawValue),
+                ("segments", String(s.segments)),
+                ("disk_bytes", String(s.diskBytes)),
+                ("dead_bytes", String(s.deadBytes)),
+                ("pending_write_bytes", String(s.pendingBytes)),
+                ("log_writes", String(s.writes)),
+                ("fsyncs", String(s.fsyncs)),
+                ("fsync_avg_usec", s.fsyncs > 0 ? String(s.fsyncTotalNanos / UInt64(s.fsyncs) / 1000) : "0"),
+                ("fsync_max_usec", String(s.fsyncMaxNanos / 1000)),
+                ("merges", String(s.merges)),
+                ("last_merge_duration_usec", String((s.lastMerge?.durationNanos ?? 0) / 1000)),
+                ("recovery_records_replayed", String(recovery.recordsReplayed)),
+                ("recovery_hint_files_used", String(recovery.hintFilesUsed)),
+                ("recovery_truncated_tails", String(recovery.truncatedTails.count)),
+                ("recovery_corrupt_records", String(recovery.corruptRecords.count)),
+                ("recovery_duration_usec", String(recovery.durationNanos / 1000)),
+                ("last_storage_error", s.lastError.map { "\($0)" } ?? ""),
+            ]
+        case "stats":
+            let t = context.stats.totals()
+            return [
+                ("total_connections_received", String(context.stats.connectionsReceived.load(ordering: .relaxed))),
+                ("total_commands_processed", String(t.commands)),
+                ("total_net_input_bytes", String(t.netInputBytes)),
+                ("total_net_output_bytes", String(t.netOutputBytes)),
+                ("rejected_connections", String(context.stats.rejectedConnections.load(ordering: .relaxed))),
+                ("keyspace_hits", String(t.keyspaceHits)),
+                ("keyspace_misses", String(t.keyspaceMisses)),
+                ("total_error_replies", String(t.errorReplies)),
+                ("protocol_errors", String(t.protocolErrors)),
+            ]
+        case "keyspace":
+            let keys = engine.count
+            return keys > 0 ? [("db0", "keys=\(keys),expires=0,avg_ttl=0")] : []
+        default:
+            return []
+        }
+    }
+
+    private func memorySection() -> [(String, String)] {
+        let a = AllocatorInfo.read()
+        let s = engine.stats()
+        let rss = AllocatorInfo.residentSetSize()
+        let used = a.isProcessAllocator ? a.allocated : rss
+        let keys = max(s.keys, 0)
+        return [
+            ("used_memory", String(used)),
+            ("used_memory_human", humanBytes(used)),
+            ("used_memory_rss", String(rss)),
+            ("used_memory_rss_human", humanBytes(rss)),
+            ("used_memory_peak_rss", String(AllocatorInfo.peakResidentSetSize())),
+            ("mem_allocator", a.name),
+            ("allocator_is_process_malloc", a.isProcessAllocator ? "1" : "0"),
+            ("allocator_allocated", String(a.allocated)),
+            ("allocator_active", String(a.active)),
+            ("allocator_resident", String(a.resident)),
+            ("allocator_mapped", String(a.mapped)),
+            ("allocator_metadata", String(a.metadata)),
+            ("allocator_retained", String(a.retained)),
+            ("mem_fragmentation_ratio", a.allocated > 0 ? formatRatio(Double(rss) / Double(a.allocated)) : "0"),
+            ("dataset_keys", String(keys)),
+            ("dataset_key_bytes", String(s.keyBytes)),
+            ("dataset_value_bytes", String(s.valueBytes)),
+            ("dataset_index_bytes", String(s.indexBytes)),
+            ("dataset_bytes_per_key", keys > 0 ? String((s.keyBytes + s.valueBytes + s.indexBytes) / keys) : "0"),
+            ("used_memory_per_key", keys > 0 ? String(used / keys) : "0"),
+        ]
+    }
+
+    private func humanBytes(_ n: Int) -> String {
+        let units = ["B", "K", "M", "G", "T"]
+        var v = Double(n)
+        var u = 0
+        while v >= 1024 && u < units.count - 1 { v /= 1024; u += 1 }
+        return formatRatio(v) + units[u]
+    }
+
+    private func formatRatio(_ v: Double) -> String {
+        let hundredths = Int((v * 100).rounded())
+        let frac = hundredths % 100
+        return "\(hundredths / 100).\(frac < 10 ? "0" : "")\(frac)"
+    }
+}

@@ -1,0 +1,46 @@
+import KVStorage
+import Logging
+import NIOCore
+
+/// Everything a `kvnode` process is told at start: where to listen, where to keep data, how durable
+/// writes are, and the limits that protect it from its clients.
+public struct NodeConfiguration: Sendable {
+    /// Address to bind. Loopback by default; binding elsewhere without a password logs a warning.
+    public var host: String = "127.0.0.1"
+    /// TCP port for clients (0 = pick a free one; the bound port is logged and returned by `NodeServer.start`).
+    public var port: Int = 7000
+    /// Data directory for the log segments and hint files.
+    public var dataDirectory: String = "./kvnode-data"
+    /// When a write is acknowledged: after fsync (`always`, group-committed), fsync once a second, or never.
+    public var fsync: FsyncPolicy = .everysec
+    /// Clients must `AUTH` with this password before any other command (nil = no password).
+    public var requirePassword: String?
+    /// Connections beyond this are refused with `-ERR max number of clients reached`.
+    public var maxClients: Int = 10_000
+    /// Event-loop threads serving clients.
+    public var threads: Int = NIOCore.System.coreCount
+    /// Largest bulk string a client may send (Redis's proto-max-bulk-len).
+    public var maxBulkLength: Int = 512 * 1024 * 1024
+    /// Most arguments in one command.
+    public var maxArguments: Int = 1024 * 1024
+    /// Largest inline command line.
+    public var maxInlineLength: Int = 64 * 1024
+    /// Reply bytes queued for one client before the node stops reading from it until the client catches up.
+    public var maxPendingReplyBytes: Int = 64 * 1024 * 1024
+    /// Index shards of the storage engine.
+    public var storageShards: Int = 16
+    /// Segment size at which the log rolls to a new file.
+    public var segmentSizeLimit: Int = 64 << 20
+    /// Wall clock in ms since the epoch (injectable so tests control expiry).
+    public var clock: @Sendable () -> Int64 = { Clock.nowMillis() }
+    /// Log level for the node's logger.
+    public var logLevel: Logger.Level = .info
+
+    public init() {}
+
+    /// True when the node listens on something other than loopback.
+    public var bindsBeyondLoopback: Bool {
+        !(host == "127.0.0.1" || host == "::1" || host == "localhost" || host.hasPrefix("127."))
+    }
+}
+

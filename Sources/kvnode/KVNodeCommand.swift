@@ -1,0 +1,129 @@
+import ArgumentParser
+import KVNodeServer
+import KVStorage
+import Logging
+import ServiceLifecycle
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `kvnode`: the KVBench reference store node. Speaks RESP, so redis-cli, redis-benchmark and any
+/// Redis client can use it.
+@main
+struct KVNodeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kvnode",
+        abstract: "The KVBench reference key-value store node (RESP protocol, durable log-structured storage).",
+        discussion: """
+        Listens on 127.0.0.1 unless --host says otherwise. Data lives in --data-dir as append-only log \
+        segments; a restart replays them (using hint files written by merges). SIGTERM or SIGINT stop the \
+        node gracefully: it stops accepting, writes and syncs everything pending, then exits.
+
+        Example:
+          kvnode --port 7000 --data-dir /var/lib/kvnode --fsync always --requirepass secret
+        """
+    )
+
+    @Option(help: "Address to listen on. Binding beyond loopback without --requirepass logs a warning.")
+    var host = "127.0.0.1"
+
+    @Option(help: "TCP port for clients (0 picks a free port; it is logged).")
+    var port = 7000
+
+    @Option(name: .customLong("data-dir"), help: "Directory for the log segments and hint files (created if missing).")
+    var dataDir = "./kvnode-data"
+
+    @Option(help: ArgumentHelp("When writes are acknowledged: always (after fsync, group-committed), everysec (fsync once a second), no (never fsync; the OS decides).", valueName: "always|everysec|no"))
+    var fsync: String = "everysec"
+
+    @Option(help: "Password clients must give with AUTH (or HELLO ... AUTH) before other commands.")
+    var requirepass: String?
+
+    @Option(name: .customLong("max-clients"), help: "Connections beyond this are refused with an error.")
+    var maxClients = 10_000
+
+    @Option(help: "Event-loop threads serving clients (default: number of cores).")
+    var threads: Int?
+
+    @Option(name: .customLong("max-bulk-len"), help: "Largest bulk string (value, key or argument) a client may send, in bytes.")
+    var maxBulkLen = 512 * 1024 * 1024
+
+    @Option(name: .customLong("max-args"), help: "Most arguments a single command may carry.")
+    var maxArgs = 1024 * 1024
+
+    @Option(name: .customLong("segment-size"), help: "Log segment size in bytes before rolling to a new file.")
+    var segmentSize = 64 << 20
+
+    @Option(name: .customLong("log-level"), help: ArgumentHelp("Log verbosity.", valueName: "trace|debug|info|notice|warning|error|critical"))
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard FsyncPolicy(rawValue: fsync) != nil else {
+            throw ValidationError("--fsync must be one of always, everysec, no (got '\(fsync)')")
+        }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
+        guard maxClients > 0 else { throw ValidationError("--max-clients must be positive") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        guard maxBulkLen > 0, maxArgs > 0 else { throw ValidationError("limits must be positive") }
+        guard segmentSize >= 4096 else { throw ValidationError("--segment-size must be at least 4096") }
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "kvnode")
+        raiseOpenFileLimit(logger: logger)
+
+        var config = NodeConfiguration()
+        config.host = host
+        config.port = port
+        config.dataDirectory = dataDir
+        config.fsync = FsyncPolicy(rawValue: fsync) ?? .everysec
+        config.requirePassword = requirepass
+        config.maxClients = maxClients
+        if let threads { config.threads = threads }
+        config.maxBulkLength = maxBulkLen
+        config.maxArguments = maxArgs
+        config.segmentSizeLimit = segmentSize
+        config.logLevel = level
+
+        let server = NodeServer(configuration: config, logger: logger)
+        do {
+            try await server.start()
+        } catch {
+            logger.critical("could not start: \(error)")
+            throw ExitCode(1)
+        }
+        let group = ServiceGroup(
+            services: [server],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        )
+        try await group.run()
+    }
+
+    /// Lifts the soft open-file limit to the hard limit so many clients can connect (as Redis does).
+    private func raiseOpenFileLimit(logger: Logger) {
+        var limit = rlimit()
+        guard getrlimit(RLIMIT_NOFILE_VALUE, &limit) == 0 else { return }
+        let wanted = min(limit.rlim_max, rlim_t(maxClients + 128))
+        if limit.rlim_cur < wanted {
+            limit.rlim_cur = wanted
+            if setrlimit(RLIMIT_NOFILE_VALUE, &limit) != 0 {
+                logger.warning("could not raise the open-file limit to \(wanted)")
+            }
+        }
+    }
+}
+
+#if canImport(Glibc)
+private let RLIMIT_NOFILE_VALUE = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+#endif

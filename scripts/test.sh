@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The project's test command (README: "Run the tests"); .ci/run calls it.
+#   1. installs system packages (scripts/setup.sh),
+#   2. builds everything (debug) with zero tolerance for build failures,
+#   3. runs the Swift test suite (unit, property, in-process server, and real-process crash tests),
+#   4. runs the client-compatibility checks against a real kvnode: redis-cli, redis-benchmark, redis-py,
+#      hostile input and 10k idle connections (scripts/compat-test.sh).
+# Set KVBENCH_SKIP_SETUP=1 to skip step 1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "${KVBENCH_SKIP_SETUP:-0}" != 1 ]; then
+    bash scripts/setup.sh
+fi
+
+echo "== swift build"
+if ! swift build --build-tests >/tmp/kvbench-build.log 2>&1; then
+    grep -E "error|warning: unre" /tmp/kvbench-build.log | head -n 60
+    tail -n 40 /tmp/kvbench-build.log
+    echo "build failed"
+    exit 1
+fi
+grep -E "warning:" /tmp/kvbench-build.log | grep -v "/.build/checkouts/" | head -n 20 || true
+
+echo "== swift test"
+swift test --skip-build 2>&1 | tee /tmp/kvbench-swift-test.log | grep -E "^(Test Suite|Executed|✔|✘|􀟈|􁁛|􀢄|Test run)|error|failed|passed" | tail -n 60
+status=${PIPESTATUS[0]}
+if [ "$status" -ne 0 ]; then
+    echo "swift test failed (exit $status); full log in /tmp/kvbench-swift-test.log"
+    grep -E "✘|error:|failed" /tmp/kvbench-swift-test.log | head -n 80
+    exit "$status"
+fi
+
+echo "== client compatibility (real kvnode process)"
+bash scripts/compat-test.sh .build/debug/kvnode
