@@ -74,22 +74,27 @@ public struct RendezvousPartitioner: Partitioner {
         let count = min(count, membership.count)
         guard count > 0 else { return }
         if membership.zoneCount == membership.count {
-            // No shared zones: the top-`count` scores by repeated selection (count is small).
-            for _ in 0..<count {
-                if !weights.isEmpty {
-                    list.append(weightedTop(keyHash, excluding: list))
-                    continue
-                }
-                var best = -1
-                var bestScore: UInt64 = 0
-                for i in 0..<seeds.count where !list.contains(i) {
+            // No shared zones: the top-`count` scores.
+            if !weights.isEmpty {
+                for _ in 0..<count { list.append(weightedTop(keyHash, excluding: list)) }
+                return
+            }
+            // One pass keeping the best `count` (sorted, best first) by insertion.
+            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: count) { best in
+                for i in 0..<seeds.count {
                     let s = mix64(keyHash ^ seeds[i])
-                    if best < 0 || beats(i, s, best, bestScore) {
-                        best = i
-                        bestScore = s
+                    let full = list.count == count
+                    if full && !beats(i, s, list[count - 1], best[count - 1]) { continue }
+                    var j = full ? count - 1 : list.count
+                    if !full { list.append(i) }
+                    while j > 0 && beats(i, s, list[j - 1], best[j - 1]) {
+                        list[j] = list[j - 1]
+                        best[j] = best[j - 1]
+                        j -= 1
                     }
+                    list[j] = i
+                    best[j] = s
                 }
-                list.append(best)
             }
             return
         }

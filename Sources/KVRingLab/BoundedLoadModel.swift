@@ -4,7 +4,7 @@ import KVPartitioning
 /// per-node operations: every node may carry at most c/n of all operations; keys are taken in key
 /// order and each key's share is poured into the nodes met walking clockwise from its hash,
 /// filling each up to the cap. In the replica variant only the key's N replicas may take it, and
-/// what does not fit goes to the least-loaded replica.
+/// what does not fit is spread over the replicas, least loaded first (water-filling).
 public struct BoundedLoadModel: Sendable {
     public let ring: TokenRing
     public let capacityFactor: Double
@@ -33,10 +33,7 @@ public struct BoundedLoadModel: Sendable {
                         amount -= take
                     }
                 }
-                if amount > 0 {
-                    let least = list.min { loads[$0] < loads[$1] }!
-                    loads[least] += amount
-                }
+                if amount > 0 { Self.waterFill(amount, over: list, loads: &loads) }
             } else {
                 ring.walk(from: h) { node in
                     let take = min(amount, cap - loads[node])
@@ -50,6 +47,28 @@ public struct BoundedLoadModel: Sendable {
             }
         }
         return loads
+    }
+}
+
+extension BoundedLoadModel {
+    /// Adds `amount` to the least-loaded of `nodes`, levelling them up (minimises the new maximum).
+    static func waterFill(_ amount: Double, over nodes: [NodeIndex], loads: inout [Double]) {
+        let sorted = nodes.sorted { loads[$0] < loads[$1] }
+        var remaining = amount
+        var k = 1
+        while remaining > 0 {
+            let level = loads[sorted[k - 1]]
+            let next = k < sorted.count ? loads[sorted[k]] : Double.infinity
+            let room = (next - level) * Double(k)
+            if room >= remaining {
+                let raise = remaining / Double(k)
+                for j in 0..<k { loads[sorted[j]] = level + raise }
+                return
+            }
+            for j in 0..<k { loads[sorted[j]] = next }
+            remaining -= room
+            k += 1
+        }
     }
 }
 
