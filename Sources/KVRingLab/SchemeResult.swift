@@ -24,7 +24,7 @@ public struct NodeLoad: Sendable, Equatable {
 ///   replicas: each key's operations split evenly over its preference list; for `bounded`: routed
 ///   with bounded loads within the preference list), `excess_moved_fraction` (moves neither off a
 ///   removed node nor onto an added one: 0 for a minimal scheme), `preflist_ns` (ns per preference
-///   list of N on a pre-hashed key), `vnodes`, `partitions`, `replicas`, `distribution`.
+///   list of N on a pre-hashed key; for `bounded`: per live `BoundedLoadRouter.assign` within N replicas), `vnodes`, `partitions`, `replicas`, `distribution`.
 public struct SchemeResult: Sendable {
     public let scheme: PartitioningScheme
     public let nodesBefore: Int
