@@ -27,7 +27,7 @@ def main():
     ax.set_ylabel("fraction of keys moved")
     ax.set_title("Keys moved (%s→%s nodes per step)" % ("n", "n%+d" % (int(first[0]["nodes_after"]) - int(first[0]["nodes_before"]))))
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, ncol=2, loc="lower left")
     bx.set_yscale("log")
     bx.set_xlabel("nodes")
     bx.set_ylabel("keys max/mean")

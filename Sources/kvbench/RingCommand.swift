@@ -15,16 +15,27 @@ struct RingCommand: ParsableCommand {
         commandName: "ring",
         abstract: "Measure skew and rebalancing cost of partitioning schemes.",
         discussion: """
-        Places --keys keys (user0, user1, ... hashed with XXH3-64) on a cluster of --nodes nodes with each \
-        scheme, then changes the membership (--remove last-joined nodes, then --add new ones) and counts the \
-        keys that move. Operations per node are exact expected values under --distribution (no sampling). \
-        Keys/ops balance is measured on the cluster before the change.
+        Places --keys keys (user0, user1, ... hashed once with XXH3-64) on a cluster of --nodes nodes \
+        (node-0 ... node-(n-1)) with each scheme, then changes the membership: the last --remove nodes \
+        leave, then --add new nodes join. It reports the fraction of keys that moved (and the ideal), \
+        bytes moved, and the balance of keys and of operations per node on the cluster before the change.
 
-        Scheme CSV columns (--csv, --sweep): scheme,nodes_before,nodes_after,keys,moved_fraction,\
-        ideal_moved_fraction,moved_bytes,keys_max_mean,keys_cv,ops_max_mean,ops_cv,lookup_ns,busiest_share,\
-        ops_max_mean_replicas,ops_cv_replicas,busiest_share_replicas,excess_moved_fraction,preflist_ns,\
-        vnodes,partitions,replicas,distribution
-        Per-node CSV columns (--nodes-csv): scheme,node,keys,ops,share
+        Operations are exact expected shares, not samples: uniform; zipfian (P(rank r) ~ 1/r^θ, rank r \
+        placed on key XXH3(r) mod keys, like YCSB's scrambled zipfian); hotspot (the first --hot-fraction \
+        of keys get --hot-ops-fraction of operations); latest (zipfian over recency, newest key hottest). \
+        The ops columns assume the owner serves every operation; the N-read columns split each key's \
+        operations over its --replicas replicas. bounded keeps the vnode ring's data placement and routes \
+        operations with bounded loads (no node above c times the mean; spilling along the ring, or only \
+        within the replicas for the N-read columns).
+
+        Scheme CSV columns (--csv; --sweep writes one row per point and scheme): scheme, nodes_before, \
+        nodes_after, keys, moved_fraction, ideal_moved_fraction, moved_bytes, keys_max_mean, keys_cv, \
+        ops_max_mean, ops_cv, lookup_ns, busiest_share, ops_max_mean_replicas, ops_cv_replicas, \
+        busiest_share_replicas, excess_moved_fraction, preflist_ns, vnodes, partitions, replicas, distribution.
+
+        Per-node CSV columns (--nodes-csv): scheme, node, keys, ops, share.
+
+        Plots: python3 plots/ring_balance_vs_vnodes.py, plots/ring_movement_vs_nodes.py, plots/ring_nodes.py.
         """
     )
 
