@@ -79,21 +79,31 @@ public struct RendezvousPartitioner: Partitioner {
                 for _ in 0..<count { list.append(weightedTop(keyHash, excluding: list)) }
                 return
             }
-            // One pass keeping the best `count` (sorted, best first) by insertion.
+            // One pass keeping the best `count` (best first) by insertion into stack buffers.
             withUnsafeTemporaryAllocation(of: UInt64.self, capacity: count) { best in
-                for i in 0..<seeds.count {
-                    let s = mix64(keyHash ^ seeds[i])
-                    let full = list.count == count
-                    if full && !beats(i, s, list[count - 1], best[count - 1]) { continue }
-                    var j = full ? count - 1 : list.count
-                    if !full { list.append(i) }
-                    while j > 0 && beats(i, s, list[j - 1], best[j - 1]) {
-                        list[j] = list[j - 1]
-                        best[j] = best[j - 1]
-                        j -= 1
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: count) { chosen in
+                    seeds.withUnsafeBufferPointer { seeds in
+                        rankByID.withUnsafeBufferPointer { rank in
+                            var filled = 0
+                            for i in 0..<seeds.count {
+                                let s = mix64(keyHash ^ seeds[i])
+                                if filled == count {
+                                    let last = count - 1
+                                    if s < best[last] || (s == best[last] && rank[i] > rank[chosen[last]]) { continue }
+                                }
+                                var j = filled == count ? count - 1 : filled
+                                if filled < count { filled += 1 }
+                                while j > 0 && (s > best[j - 1] || (s == best[j - 1] && rank[i] < rank[chosen[j - 1]])) {
+                                    best[j] = best[j - 1]
+                                    chosen[j] = chosen[j - 1]
+                                    j -= 1
+                                }
+                                best[j] = s
+                                chosen[j] = i
+                            }
+                            for j in 0..<filled { list.append(chosen[j]) }
+                        }
                     }
-                    list[j] = i
-                    best[j] = s
                 }
             }
             return
