@@ -114,6 +114,21 @@ import Testing
         #expect(p.preferenceList(for: 42, count: 2).sorted() == [0, 1])
     }
 
+    @Test func rendezvousListsAreTheTopScores() {
+        var rng = SeededRNG(seed: 15)
+        for weighted in [false, true] {
+            var nodes = randomMembership(30, rng: &rng).nodes
+            if weighted { nodes = nodes.enumerated().map { Node(id: $1.id, weight: 1 + Double($0 % 3)) } }
+            let p = RendezvousPartitioner(membership: try! Membership(nodes))
+            for _ in 0..<500 {
+                let h = rng.next()
+                let expected = nodes.indices.sorted { p.score(h, node: $0) > p.score(h, node: $1) }
+                #expect(p.preferenceList(for: h, count: 4) == Array(expected.prefix(4)))
+                #expect(p.owner(of: h) == expected[0])
+            }
+        }
+    }
+
     @Test func boundedRouterNeverExceedsItsCap() {
         let ring = TokenRing(membership: Membership.named(count: 8), tokensPerNode: 32)
         var router = BoundedLoadRouter(ring: ring, capacityFactor: 1.25)
