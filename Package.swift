@@ -57,7 +57,7 @@ let package = Package(
         ),
         .target(name: "KVPartitioning", dependencies: ["KVHash"]),
         .target(name: "KVWorkload", dependencies: ["KVHash"]),
-        .target(name: "KVRingLab", dependencies: ["KVPartitioning", "KVWorkload", "KVHash"]),
+        .target(name: "KVRingLab", dependencies: ["KVPartitioning", "KVHash"]),
 
         // The node: NIO shell around the cores.
         .target(
