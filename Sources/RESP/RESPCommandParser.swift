@@ -142,17 +142,19 @@ public struct RESPCommandParser {
 
     /// Finds the `\n` ending an inline request (an optional `\r` before it is not content).
     private mutating func scanInlineLine(_ bytes: UnsafeRawBufferPointer) -> Step {
+        // Content may be `limit` bytes, followed by an optional CR and the LF.
         let limit = limits.maxInlineLength
-        let end = min(bytes.count, limit + 1)
+        let end = min(bytes.count, limit + 2)
         var i = searchFrom
         while i < end {
             if bytes[i] == asciiLF {
                 let contentLength = (i > 0 && bytes[i - 1] == asciiCR) ? i - 1 : i
+                guard contentLength <= limit else { return .failure(.tooBigInlineRequest) }
                 return .inline(contentLength: contentLength, lineLength: i + 1)
             }
             i += 1
         }
-        if bytes.count > limit { return .failure(.tooBigInlineRequest) }
+        if bytes.count >= limit + 2 { return .failure(.tooBigInlineRequest) }
         searchFrom = i
         return .needMoreBytes
     }
