@@ -8,8 +8,9 @@ import NIOCore
 /// so a slowly arriving command is not re-scanned from the start). Between calls the caller may
 /// only append to the buffer or discard already-read bytes (what `ByteToMessageDecoder` does).
 /// After a protocol error every later call throws the same error: close the connection.
-public struct RESPCommandParser {
-    public let limits: RESPLimits
+public struct RESPCommandParser: Sendable {
+    /// May be changed between calls, e.g. relaxed once a client has authenticated.
+    public var limits: RESPLimits
 
     /// Arguments announced by the current multibulk header, or -1 between commands.
     private var expectedCount = -1

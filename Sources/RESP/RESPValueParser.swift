@@ -7,8 +7,9 @@ import NIOCore
 /// the least number of readable bytes that could complete it (so waiting for a large bulk string
 /// does not re-parse on every read). Between calls the caller may only append to the buffer or
 /// discard already-read bytes. After a protocol error every later call throws the same error.
-public struct RESPValueParser {
-    public let limits: RESPLimits
+/// Aggregates are decoded recursively, one stack frame per level, bounded by `maxNestingDepth`.
+public struct RESPValueParser: Sendable {
+    public var limits: RESPLimits
     private var minimumReadable = 1
     private var failure: RESPProtocolError?
 
