@@ -49,7 +49,7 @@ public struct RESPCommandParser: Sendable {
                 reset()
                 let command: RESPCommand?
                 do {
-                    command = try InlineCommandSplitter.split(line, maxArguments: limits.maxArrayLength)
+                    command = try InlineCommandSplitter.split(line, maxArguments: limits.arrayLengthLimit)
                 } catch {
                     return try fail(error)
                 }
@@ -88,7 +88,7 @@ public struct RESPCommandParser: Sendable {
         if expectedCount < 0 {
             guard bytes.count > 0 else { return .needMoreBytes }
             guard bytes[0] == UInt8(ascii: "*") else { return scanInlineLine(bytes) }
-            switch scanLine(bytes, start: 1, searchFrom: searchFrom, maxLength: limits.maxInlineLength) {
+            switch scanLine(bytes, start: 1, searchFrom: searchFrom, maxLength: limits.lineLengthLimit) {
             case .incomplete(let resumeAt):
                 searchFrom = resumeAt
                 return .needMoreBytes
@@ -97,7 +97,7 @@ public struct RESPCommandParser: Sendable {
             case .badTerminator:
                 return .failure(.invalidMultibulkLength)
             case .found(let cr):
-                guard let count = parseDecimal(bytes, from: 1, to: cr), count <= limits.maxArrayLength else {
+                guard let count = parseDecimal(bytes, from: 1, to: cr), count <= limits.arrayLengthLimit else {
                     return .failure(.invalidMultibulkLength)
                 }
                 if count <= 0 { return .skip(cr + 2) }
@@ -111,7 +111,7 @@ public struct RESPCommandParser: Sendable {
                 guard offset < bytes.count else { return .needMoreBytes }
                 let marker = bytes[offset]
                 guard marker == UInt8(ascii: "$") else { return .failure(.expected(UInt8(ascii: "$"), got: marker)) }
-                switch scanLine(bytes, start: offset + 1, searchFrom: searchFrom, maxLength: limits.maxInlineLength) {
+                switch scanLine(bytes, start: offset + 1, searchFrom: searchFrom, maxLength: limits.lineLengthLimit) {
                 case .incomplete(let resumeAt):
                     searchFrom = resumeAt
                     return .needMoreBytes
@@ -121,7 +121,7 @@ public struct RESPCommandParser: Sendable {
                     return .failure(.invalidBulkLength)
                 case .found(let cr):
                     guard let length = parseDecimal(bytes, from: offset + 1, to: cr),
-                        length >= 0, length <= limits.maxBulkLength
+                        length >= 0, length <= limits.bulkLengthLimit
                     else { return .failure(.invalidBulkLength) }
                     bulkLength = Int(length)
                     offset = cr + 2
@@ -144,7 +144,7 @@ public struct RESPCommandParser: Sendable {
     /// Finds the `\n` ending an inline request (an optional `\r` before it is not content).
     private mutating func scanInlineLine(_ bytes: UnsafeRawBufferPointer) -> Step {
         // Content may be `limit` bytes, followed by an optional CR and the LF.
-        let limit = limits.maxInlineLength
+        let limit = limits.lineLengthLimit
         let end = min(bytes.count, limit + 2)
         var i = searchFrom
         while i < end {

@@ -139,4 +139,19 @@ struct ValueParserTests {
         #expect(parseValues("+" + String(repeating: "a", count: 9), limits: limits).error == .tooBigSimpleLine)
         #expect(parseValues("+" + String(repeating: "a", count: 8) + "\r\n", limits: limits).values.count == 1)
     }
+
+    @Test func extremeLimitsNeitherOverflowNorExhaustTheStack() {
+        let limits = RESPLimits(maxBulkLength: .max, maxArrayLength: .max, maxInlineLength: .max, maxNestingDepth: .max)
+        #expect(parseValues("$9223372036854775807\r\n", limits: limits).error == .invalidBulkLength)
+        #expect(parseValues("$4294967295\r\nab", limits: limits).error == nil)  // allowed, waits for bytes
+        #expect(parseValues("%9223372036854775807\r\n", limits: limits).error == .invalidMultibulkLength)
+        #expect(parseValues("+OK", limits: limits).error == nil)
+        // The depth cap is 1024 levels whatever the setting.
+        let deep = parseValues(String(repeating: "*1\r\n", count: 1024) + ":1\r\n", limits: limits)
+        #expect(deep.error == nil && deep.values.count == 1)
+        #expect(parseValues(String(repeating: "*1\r\n", count: 1025) + ":1\r\n", limits: limits).error == .tooDeepNesting)
+        #expect(parseCommands("*1\r\n$9223372036854775807\r\n", limits: limits).error == .invalidBulkLength)
+        #expect(parseCommands("*9223372036854775807\r\n", limits: limits).error == .invalidMultibulkLength)
+        #expect(parseCommands("PING\r\n", limits: limits).strings == [["PING"]])
+    }
 }
