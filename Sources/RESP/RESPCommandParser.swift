@@ -23,6 +23,7 @@ public struct RESPCommandParser: Sendable {
     private var spans = ArgumentSpans()
     private var failure: RESPProtocolError?
 
+    /// A parser at the start of a connection.
     public init(limits: RESPLimits = .init()) {
         self.limits = limits
     }

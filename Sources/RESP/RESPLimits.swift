@@ -13,6 +13,7 @@ public struct RESPLimits: Sendable, Hashable {
     /// the reply parser recurses once per level.
     public var maxNestingDepth: Int
 
+    /// Limits with Redis's defaults unless given.
     public init(
         maxBulkLength: Int = 512 * 1024 * 1024,
         maxArrayLength: Int = 1024 * 1024,

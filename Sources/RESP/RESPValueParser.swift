@@ -9,10 +9,12 @@ import NIOCore
 /// discard already-read bytes. After a protocol error every later call throws the same error.
 /// Aggregates are decoded recursively, one stack frame per level, bounded by `maxNestingDepth`.
 public struct RESPValueParser: Sendable {
+    /// What the peer may send; may be changed between calls.
     public var limits: RESPLimits
     private var minimumReadable = 1
     private var failure: RESPProtocolError?
 
+    /// A parser at the start of a stream.
     public init(limits: RESPLimits = .init()) {
         self.limits = limits
     }
