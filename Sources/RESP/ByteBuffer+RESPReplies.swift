@@ -24,6 +24,12 @@ extension ByteBuffer {
         writeRESPLineSanitized(message.utf8)
     }
 
+    /// The reply redis-server sends before closing on a protocol error:
+    /// `-ERR Protocol error: <detail>\r\n`.
+    public mutating func writeRESPError(_ error: RESPProtocolError) {
+        writeRESPError("ERR " + error.message)
+    }
+
     /// `:<v>\r\n`.
     @inlinable
     public mutating func writeRESPInteger(_ v: Int64) {

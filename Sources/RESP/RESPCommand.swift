@@ -3,6 +3,10 @@ import NIOCore
 /// A client command. The arguments are views into one frame buffer (for multibulk commands a
 /// slice of the read buffer, so nothing is copied); argument 0 is the command name. Up to six
 /// arguments are stored without any heap allocation.
+///
+/// The slices keep the whole read buffer alive: copy an argument (e.g. a value being stored)
+/// into its own buffer before keeping it beyond the handling of the command, or the next read
+/// into the connection's buffer has to copy it.
 public struct RESPCommand: Sendable {
     @usableFromInline var frame: ByteBuffer
     @usableFromInline var spans: ArgumentSpans

@@ -8,8 +8,9 @@ import NIOCore
 /// so a slowly arriving command is not re-scanned from the start). Between calls the caller may
 /// only append to the buffer or discard already-read bytes (what `ByteToMessageDecoder` does).
 /// After a protocol error every later call throws the same error: close the connection.
-public struct RESPCommandParser {
-    public let limits: RESPLimits
+public struct RESPCommandParser: Sendable {
+    /// May be changed between calls, e.g. relaxed once a client has authenticated.
+    public var limits: RESPLimits
 
     /// Arguments announced by the current multibulk header, or -1 between commands.
     private var expectedCount = -1
@@ -22,6 +23,7 @@ public struct RESPCommandParser {
     private var spans = ArgumentSpans()
     private var failure: RESPProtocolError?
 
+    /// A parser at the start of a connection.
     public init(limits: RESPLimits = .init()) {
         self.limits = limits
     }
@@ -48,7 +50,7 @@ public struct RESPCommandParser {
                 reset()
                 let command: RESPCommand?
                 do {
-                    command = try InlineCommandSplitter.split(line, maxArguments: limits.maxArrayLength)
+                    command = try InlineCommandSplitter.split(line, maxArguments: limits.arrayLengthLimit)
                 } catch {
                     return try fail(error)
                 }
@@ -87,7 +89,7 @@ public struct RESPCommandParser {
         if expectedCount < 0 {
             guard bytes.count > 0 else { return .needMoreBytes }
             guard bytes[0] == UInt8(ascii: "*") else { return scanInlineLine(bytes) }
-            switch scanLine(bytes, start: 1, searchFrom: searchFrom, maxLength: limits.maxInlineLength) {
+            switch scanLine(bytes, start: 1, searchFrom: searchFrom, maxLength: limits.lineLengthLimit) {
             case .incomplete(let resumeAt):
                 searchFrom = resumeAt
                 return .needMoreBytes
@@ -96,7 +98,7 @@ public struct RESPCommandParser {
             case .badTerminator:
                 return .failure(.invalidMultibulkLength)
             case .found(let cr):
-                guard let count = parseDecimal(bytes, from: 1, to: cr), count <= limits.maxArrayLength else {
+                guard let count = parseDecimal(bytes, from: 1, to: cr), count <= limits.arrayLengthLimit else {
                     return .failure(.invalidMultibulkLength)
                 }
                 if count <= 0 { return .skip(cr + 2) }
@@ -110,7 +112,7 @@ public struct RESPCommandParser {
                 guard offset < bytes.count else { return .needMoreBytes }
                 let marker = bytes[offset]
                 guard marker == UInt8(ascii: "$") else { return .failure(.expected(UInt8(ascii: "$"), got: marker)) }
-                switch scanLine(bytes, start: offset + 1, searchFrom: searchFrom, maxLength: limits.maxInlineLength) {
+                switch scanLine(bytes, start: offset + 1, searchFrom: searchFrom, maxLength: limits.lineLengthLimit) {
                 case .incomplete(let resumeAt):
                     searchFrom = resumeAt
                     return .needMoreBytes
@@ -120,7 +122,7 @@ public struct RESPCommandParser {
                     return .failure(.invalidBulkLength)
                 case .found(let cr):
                     guard let length = parseDecimal(bytes, from: offset + 1, to: cr),
-                        length >= 0, length <= limits.maxBulkLength
+                        length >= 0, length <= limits.bulkLengthLimit
                     else { return .failure(.invalidBulkLength) }
                     bulkLength = Int(length)
                     offset = cr + 2
@@ -142,17 +144,19 @@ public struct RESPCommandParser {
 
     /// Finds the `\n` ending an inline request (an optional `\r` before it is not content).
     private mutating func scanInlineLine(_ bytes: UnsafeRawBufferPointer) -> Step {
-        let limit = limits.maxInlineLength
-        let end = min(bytes.count, limit + 1)
+        // Content may be `limit` bytes, followed by an optional CR and the LF.
+        let limit = limits.lineLengthLimit
+        let end = min(bytes.count, limit + 2)
         var i = searchFrom
         while i < end {
             if bytes[i] == asciiLF {
                 let contentLength = (i > 0 && bytes[i - 1] == asciiCR) ? i - 1 : i
+                guard contentLength <= limit else { return .failure(.tooBigInlineRequest) }
                 return .inline(contentLength: contentLength, lineLength: i + 1)
             }
             i += 1
         }
-        if bytes.count > limit { return .failure(.tooBigInlineRequest) }
+        if bytes.count >= limit + 2 { return .failure(.tooBigInlineRequest) }
         searchFrom = i
         return .needMoreBytes
     }

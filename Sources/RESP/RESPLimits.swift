@@ -9,9 +9,11 @@ public struct RESPLimits: Sendable, Hashable {
     public var maxArrayLength: Int
     /// Longest inline command line, and longest header / simple line (redis `PROTO_INLINE_MAX_SIZE`).
     public var maxInlineLength: Int
-    /// Deepest nesting of reply aggregates (arrays inside maps inside ...).
+    /// Deepest nesting of reply aggregates (arrays inside maps inside ...); capped at 1024 because
+    /// the reply parser recurses once per level.
     public var maxNestingDepth: Int
 
+    /// Limits with Redis's defaults unless given.
     public init(
         maxBulkLength: Int = 512 * 1024 * 1024,
         maxArrayLength: Int = 1024 * 1024,
@@ -23,4 +25,14 @@ public struct RESPLimits: Sendable, Hashable {
         self.maxInlineLength = maxInlineLength
         self.maxNestingDepth = maxNestingDepth
     }
+}
+
+extension RESPLimits {
+    // The parsers use these clamped values so that no setting can make offset arithmetic
+    // overflow (a ByteBuffer never exceeds UInt32.max bytes) or let nesting exhaust the stack.
+    var bulkLengthLimit: Int { min(max(maxBulkLength, 0), Int(UInt32.max)) }
+    var arrayLengthLimit: Int { min(max(maxArrayLength, 0), Int(Int32.max)) }
+    var lineLengthLimit: Int { min(max(maxInlineLength, 0), Int(UInt32.max)) }
+    /// At most 1024 levels are ever allowed, whatever `maxNestingDepth` says.
+    var nestingDepthLimit: Int { min(max(maxNestingDepth, 0), 1024) }
 }

@@ -15,9 +15,12 @@ public struct RESPProtocolError: Error, Sendable, Hashable, CustomStringConverti
         case unsupportedType
     }
 
+    /// The category, stable for code to match on.
     public var kind: Kind
+    /// The Redis-style text, e.g. `Protocol error: invalid bulk length` (send it as `-ERR <message>`).
     public var message: String
 
+    /// An error of `kind` with the given text.
     public init(kind: Kind, message: String) {
         self.kind = kind
         self.message = message

@@ -7,11 +7,14 @@ import NIOCore
 /// the least number of readable bytes that could complete it (so waiting for a large bulk string
 /// does not re-parse on every read). Between calls the caller may only append to the buffer or
 /// discard already-read bytes. After a protocol error every later call throws the same error.
-public struct RESPValueParser {
-    public let limits: RESPLimits
+/// Aggregates are decoded recursively, one stack frame per level, bounded by `maxNestingDepth`.
+public struct RESPValueParser: Sendable {
+    /// What the peer may send; may be changed between calls.
+    public var limits: RESPLimits
     private var minimumReadable = 1
     private var failure: RESPProtocolError?
 
+    /// A parser at the start of a stream.
     public init(limits: RESPLimits = .init()) {
         self.limits = limits
     }
@@ -60,7 +63,7 @@ private struct ValueDecoder {
 
     /// Where a header or simple line ends: the offset of its CR, or an outcome to return.
     private func line(startingAt start: Int) -> Result<Int, OutcomeBox> {
-        switch scanLine(bytes, start: start, searchFrom: start, maxLength: limits.maxInlineLength) {
+        switch scanLine(bytes, start: start, searchFrom: start, maxLength: limits.lineLengthLimit) {
         case .found(let cr): return .success(cr)
         case .incomplete: return .failure(OutcomeBox(.incomplete(bytes.count + 1)))
         case .tooLong: return .failure(OutcomeBox(.failure(.tooBigSimpleLine)))
@@ -128,7 +131,7 @@ private struct ValueDecoder {
                     return .failure(.invalidMultibulkLength)
                 }
                 if count < 0 { return .value(.array(nil), next) }
-                guard depth < limits.maxNestingDepth else { return .failure(.tooDeepNesting) }
+                guard depth < limits.nestingDepthLimit else { return .failure(.tooDeepNesting) }
                 let isPairs = type == UInt8(ascii: "%") || type == UInt8(ascii: "|")
                 let elementCount = isPairs ? count * 2 : count
                 var elements: [RESPValue] = []
@@ -184,7 +187,7 @@ private struct ValueDecoder {
     private func aggregateCount(type: UInt8, contentStart: Int, cr: Int) -> Int? {
         guard let count = parseDecimal(bytes, from: contentStart, to: cr) else { return nil }
         if count == -1 && type == UInt8(ascii: "*") { return -1 }
-        guard count >= 0, count <= limits.maxArrayLength else { return nil }
+        guard count >= 0, count <= limits.arrayLengthLimit else { return nil }
         return Int(count)
     }
 
@@ -195,7 +198,7 @@ private struct ValueDecoder {
             return .failure(.invalidBulkLength)
         }
         if length == -1 && type == UInt8(ascii: "$") { return .value(.bulkString(nil), cr + 2) }
-        guard length >= 0, length <= limits.maxBulkLength else { return .failure(.invalidBulkLength) }
+        guard length >= 0, length <= limits.bulkLengthLimit else { return .failure(.invalidBulkLength) }
         let payload = cr + 2
         let end = payload + Int(length)
         guard end + 2 <= bytes.count else {

@@ -1,0 +1,87 @@
+import NIOCore
+import Testing
+
+@testable import RESP
+
+/// Runs `write` on a fresh buffer and returns what it wrote as a string.
+private func written(_ write: (inout ByteBuffer) -> Void) -> String {
+    var buffer = ByteBuffer()
+    write(&buffer)
+    return String(buffer: buffer)
+}
+
+@Suite("Reply writers")
+struct ReplyWriterTests {
+    @Test func simpleStringsAndErrors() {
+        #expect(written { $0.writeRESPSimpleString("OK") } == "+OK\r\n")
+        #expect(written { $0.writeRESPSimpleString(Array("a\r\nb".utf8)) } == "+a  b\r\n")
+        #expect(written { $0.writeRESPError("ERR unknown command") } == "-ERR unknown command\r\n")
+        #expect(written { $0.writeRESPError("ERR bad\r\ninjected") } == "-ERR bad  injected\r\n")
+    }
+
+    @Test(arguments: [Int64(0), 1, -1, 9, 10, 99, 100, 12345, -12345, Int64.max, Int64.min, 1_000_000_000_000])
+    func integersMatchDecimalText(value: Int64) {
+        #expect(written { $0.writeRESPInteger(value) } == ":\(value)\r\n")
+        #expect(written { $0.writeRESPArrayHeader(Int(value)) } == "*\(value)\r\n")
+    }
+
+    @Test func bulkStrings() {
+        #expect(written { $0.writeRESPBulkString("hello") } == "$5\r\nhello\r\n")
+        #expect(written { $0.writeRESPBulkString("") } == "$0\r\n\r\n")
+        #expect(written { $0.writeRESPBulkString(ByteBuffer(string: "héllo")) } == "$6\r\nhéllo\r\n")
+        #expect(written { b in Array("xyz".utf8).withUnsafeBytes { b.writeRESPBulkString($0) } } == "$3\r\nxyz\r\n")
+        // A ByteBuffer argument is not consumed.
+        let source = ByteBuffer(string: "v")
+        var out = ByteBuffer()
+        out.writeRESPBulkString(source)
+        #expect(source.readableBytes == 1)
+    }
+
+    @Test func versionDependentEncodings() {
+        #expect(written { $0.writeRESPNull(.v2) } == "$-1\r\n")
+        #expect(written { $0.writeRESPNull(.v3) } == "_\r\n")
+        #expect(written { $0.writeRESPNullArray(.v2) } == "*-1\r\n")
+        #expect(written { $0.writeRESPNullArray(.v3) } == "_\r\n")
+        #expect(written { $0.writeRESPMapHeader(2, .v2) } == "*4\r\n")
+        #expect(written { $0.writeRESPMapHeader(2, .v3) } == "%2\r\n")
+        #expect(written { $0.writeRESPSetHeader(3, .v2) } == "*3\r\n")
+        #expect(written { $0.writeRESPSetHeader(3, .v3) } == "~3\r\n")
+        #expect(written { $0.writeRESPPushHeader(3, .v2) } == "*3\r\n")
+        #expect(written { $0.writeRESPPushHeader(3, .v3) } == ">3\r\n")
+        #expect(written { $0.writeRESPBoolean(true, .v2) } == ":1\r\n")
+        #expect(written { $0.writeRESPBoolean(false, .v3) } == "#f\r\n")
+        #expect(written { $0.writeRESPDouble(1.5, .v3) } == ",1.5\r\n")
+        #expect(written { $0.writeRESPDouble(1.5, .v2) } == "$3\r\n1.5\r\n")
+        #expect(written { $0.writeRESPDouble(3, .v3) } == ",3\r\n")
+        #expect(written { $0.writeRESPDouble(.infinity, .v3) } == ",inf\r\n")
+        #expect(written { $0.writeRESPDouble(-.infinity, .v2) } == "$4\r\n-inf\r\n")
+        #expect(written { $0.writeRESPDouble(.nan, .v3) } == ",nan\r\n")
+        #expect(written { $0.writeRESPVerbatim("hi", .v3) } == "=6\r\ntxt:hi\r\n")
+        #expect(written { $0.writeRESPVerbatim("hi", format: "mkd", .v2) } == "$2\r\nhi\r\n")
+        #expect(written { $0.writeRESPBigNumber(ByteBuffer(string: "123456789012345678901234567890"), .v3) }
+            == "(123456789012345678901234567890\r\n")
+    }
+
+    @Test func valueWriterFallsBackUnderRESP2LikeRedis() {
+        let map = RESPValue.map([RESPMapEntry(.bulkString("a"), .integer(1)), RESPMapEntry(.bulkString("b"), .null)])
+        #expect(written { $0.writeRESPValue(map, version: .v2) } == "*4\r\n$1\r\na\r\n:1\r\n$1\r\nb\r\n$-1\r\n")
+        #expect(written { $0.writeRESPValue(map, version: .v3) } == "%2\r\n$1\r\na\r\n:1\r\n$1\r\nb\r\n_\r\n")
+        #expect(written { $0.writeRESPValue(.set([.boolean(true)]), version: .v2) } == "*1\r\n:1\r\n")
+        #expect(written { $0.writeRESPValue(.bulkString(nil), version: .v3) } == "$-1\r\n")
+        #expect(written { $0.writeRESPValue(.array(nil), version: .v3) } == "*-1\r\n")
+    }
+
+    @Test func commandEncoders() {
+        let expected = "*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nvalue\r\n"
+        #expect(written { $0.writeRESPCommand(["SET", "key", "value"]) } == expected)
+        #expect(written { $0.writeRESPCommand([ByteBuffer(string: "SET"), ByteBuffer(string: "key"), ByteBuffer(string: "value")]) } == expected)
+        #expect(written { $0.writeRESPCommand("SET", ByteBuffer(string: "key"), "value") } == expected)
+        #expect(written { $0.writeRESPSetCommand(key: ByteBuffer(string: "key"), value: ByteBuffer(string: "value")) } == expected)
+        #expect(written { $0.writeRESPGetCommand(key: ByteBuffer(string: "k")) } == "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n")
+        #expect(written { $0.writeRESPCommand("EXPIRE", "k", 10) } == "*3\r\n$6\r\nEXPIRE\r\n$1\r\nk\r\n$2\r\n10\r\n")
+        #expect(written { $0.writeRESPCommand("INCRBY", "k", -250) } == "*3\r\n$6\r\nINCRBY\r\n$1\r\nk\r\n$4\r\n-250\r\n")
+        let substring = "xkeyx".dropFirst().dropLast()
+        #expect(written { $0.writeRESPCommand("GET", substring) } == "*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n")
+        #expect(written { $0.writeRESPCommand(RESPCommand(["SET", "key", "value"])) } == expected)
+    }
+}
