@@ -230,8 +230,8 @@ final class LogWriter: @unchecked Sendable {
                 waiters = []
                 lock.unlock()
                 logger.critical("log writer failed; refusing further writes", metadata: ["error": "\(failure)"])
+                onFatal(failure)  // before the waiters, so anyone woken already sees the recorded error
                 for cb in ready { cb(.failure(failure)) }
-                onFatal(failure)
                 lock.lock()
                 break
             }
