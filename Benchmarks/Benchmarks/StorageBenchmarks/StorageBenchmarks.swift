@@ -56,10 +56,23 @@ private func prepareDirectory(count: Int, merged: Bool) throws -> String {
     return dir
 }
 
-/// Bytes the process holds from glibc malloc (all arenas, including mmapped chunks).
+/// Bytes the process holds from glibc malloc (all arenas, including mmapped chunks):
+/// `mallinfo2().uordblks + hblkhd`. Swift's Glibc module does not import <malloc.h>, so the
+/// function is looked up with dlsym and called with its x86-64 SysV ABI: the 80-byte struct
+/// (10 size_t fields) is returned through a hidden pointer argument. Other targets report -1.
 private func mallocAllocatedBytes() -> Int {
-    let info = mallinfo2()
-    return Int(info.uordblks + info.hblkhd)
+    #if arch(x86_64) && os(Linux)
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallinfo2") else { return -1 }
+    typealias MallInfo2 = @convention(c) (UnsafeMutablePointer<Int>) -> UnsafeMutableRawPointer?
+    let call = unsafeBitCast(symbol, to: MallInfo2.self)
+    let fields = UnsafeMutablePointer<Int>.allocate(capacity: 10)
+    defer { fields.deallocate() }
+    fields.initialize(repeating: 0, count: 10)
+    _ = call(fields)
+    return fields[7] + fields[4]  // uordblks + hblkhd
+    #else
+    return -1
+    #endif
 }
 
 final class EngineBox: @unchecked Sendable {
@@ -96,7 +109,9 @@ let benchmarks: @Sendable () -> Void = {
         }
     } setup: {
         try EngineBox(preload: 0)
-    } teardown: runTeardown
+    } teardown: {
+        try await runTeardown()
+    }
 
     Benchmark("Storage.get 100B", configuration: micro) { benchmark, box in
         let keys = box.keys
@@ -109,7 +124,9 @@ let benchmarks: @Sendable () -> Void = {
         }
     } setup: {
         try EngineBox(preload: 100_000)
-    } teardown: runTeardown
+    } teardown: {
+        try await runTeardown()
+    }
 
     let recovery = Benchmark.Configuration(
         metrics: [.wallClock, .throughput, .mallocCountTotal, .peakMemoryResident],
@@ -124,7 +141,9 @@ let benchmarks: @Sendable () -> Void = {
             }
         } setup: {
             try prepareDirectory(count: 100_000, merged: merged)
-        } teardown: runTeardown
+        } teardown: {
+        try await runTeardown()
+    }
     }
 
     // Memory per key: glibc mallinfo2 (uordblks + hblkhd) before/after loading 1M keys of 16 B
