@@ -144,4 +144,59 @@ struct MergeTests {
             for i in 0..<20 { #expect(again.get(b("k\(i)")) == b("round-29-" + String(repeating: "y", count: 40))) }
         }
     }
+
+    @Test func damagedHintFileFallsBackToScanning() throws {
+        try withTempDirectory { dir in
+            let clock = ManualClock()
+            let keys = (0..<100).map { b("k\($0)") }
+            let expected: [[UInt8]: [UInt8]]
+            do {
+                let e = try StorageEngine(configuration: config(dir, clock: clock, segmentSize: 4096))
+                expected = try populate(e, clock: clock)
+                try e.close()
+                let m = try StorageEngine(configuration: config(dir, clock: clock, segmentSize: 4096))
+                _ = try m.mergeNow()
+                try m.close()
+            }
+            let hints = try dataFiles(dir, ext: "hint")
+            #expect(!hints.isEmpty)
+            var bytes = try fileBytes(dir + "/" + hints[0])
+            bytes[bytes.count / 2] ^= 0xFF
+            try writeFileBytes(dir + "/" + hints[0], bytes)
+            let e = try StorageEngine(configuration: config(dir, clock: clock, segmentSize: 4096))
+            defer { try? e.close() }
+            #expect(e.recoveryReport.invalidHintFiles.count == 1)
+            #expect(e.recoveryReport.hintFilesUsed == hints.count - 1)
+            #expect(snapshot(e, keys: keys) == expected)
+        }
+    }
+
+    /// Merge output gets ids above the active segment, so file order is not write order:
+    /// a delete or overwrite in the (lower-numbered) active segment must still win on reopen.
+    @Test func newerRecordsInLowerNumberedSegmentsWin() throws {
+        try withTempDirectory { dir in
+            do {
+                let e = try StorageEngine(configuration: config(dir))
+                _ = try e.set(b("deleted"), b("old"))
+                _ = try e.set(b("overwritten"), b("old"))
+                _ = try e.set(b("kept"), b("old"))
+                try e.close()
+            }
+            do {
+                let e = try StorageEngine(configuration: config(dir))  // active segment 2
+                let report = try e.mergeNow()                              // output segment 3
+                #expect(report.recordsKept == 3)
+                _ = try e.delete(b("deleted"))
+                _ = try e.set(b("overwritten"), b("new"))
+                try e.close()
+            }
+            #expect(try dataFiles(dir) == ["00000002.log", "00000003.log"])
+            let e = try StorageEngine(configuration: config(dir))
+            defer { try? e.close() }
+            #expect(e.get(b("deleted")) == nil)
+            #expect(e.get(b("overwritten")) == b("new"))
+            #expect(e.get(b("kept")) == b("old"))
+            #expect(e.count == 2)
+        }
+    }
 }
