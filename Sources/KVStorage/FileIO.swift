@@ -119,12 +119,12 @@ enum DataDirectory {
         return String(repeating: "0", count: max(0, 8 - digits.count)) + digits + "." + ext
     }
 
-    /// Parses `NNNNNNNN.ext` (8 decimal digits); nil for other names.
+    /// Parses `NNNNNNNN.ext` (8 to 10 decimal digits, a UInt32); nil for other names.
     static func parse(_ name: String, ext: String) -> UInt32? {
         let suffix = "." + ext
         guard name.hasSuffix(suffix) else { return nil }
         let stem = name.dropLast(suffix.count)
-        guard stem.count == 8, stem.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        guard stem.count >= 8, stem.count <= 10, stem.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
         return UInt32(stem)
     }
 

@@ -23,7 +23,10 @@ final class LogWriter: @unchecked Sendable {
     var onSegmentClosed: (@Sendable () -> Void)?
 
     // Guarded by `lock`.
-    private(set) var segments: [UInt32: SegmentInfo] = [:]
+    /// Every segment except the active one.
+    private var segments: [UInt32: SegmentInfo] = [:]
+    /// The active segment's bookkeeping, kept apart so appends avoid a dictionary lookup.
+    private var activeInfo = SegmentInfo()
     private(set) var activeSegment: UInt32
     private var activeSize = 0
     private(set) var nextSegmentId: UInt32
@@ -48,6 +51,8 @@ final class LogWriter: @unchecked Sendable {
     // Owned by the writer thread.
     private var fd: Int32 = -1
     private var fdSegment: UInt32 = 0
+    /// Bytes were written since the last fdatasync (everysec only syncs then).
+    private var dirty = false
 
     init(directory: String, policy: FsyncPolicy, segmentSizeLimit: Int, io: any FileIO, logger: Logger,
          recoveredSegments: [UInt32: SegmentInfo], nextSequence: UInt64,
@@ -65,7 +70,6 @@ final class LogWriter: @unchecked Sendable {
         self.nextSequence = max(nextSequence, 1)
         lastAppendedSequence = self.nextSequence - 1
         durableSequence = lastAppendedSequence
-        segments[first] = SegmentInfo()
     }
 
     func start() {
@@ -102,21 +106,29 @@ final class LogWriter: @unchecked Sendable {
         activeSize += size
         lastAppendedSequence = sequence
         writes += 1
-        segments[activeSegment, default: SegmentInfo()].totalBytes += size
-        segments[activeSegment]!.maxSequence = sequence
-        if kind != .put { segments[activeSegment]!.deadBytes += size }
-        if let superseded { segments[superseded.segment]?.deadBytes += superseded.bytes }
+        activeInfo.totalBytes += size
+        activeInfo.maxSequence = sequence
+        if kind != .put { activeInfo.deadBytes += size }
+        if let superseded { addDead(segment: superseded.segment, bytes: superseded.bytes) }
         return Appended(sequence: sequence, segment: activeSegment, offset: UInt32(offset), wake: writerIdle)
     }
 
     /// Counts a record as dead without writing anything (lazy expiry, flush).
     func markDead(segment: UInt32, bytes: Int) {
-        lock.withLock { segments[segment]?.deadBytes += bytes }
+        lock.withLock { addDead(segment: segment, bytes: bytes) }
     }
 
     func markDead(_ amounts: [UInt32: Int]) {
         guard !amounts.isEmpty else { return }
-        lock.withLock { for (s, b) in amounts { segments[s]?.deadBytes += b } }
+        lock.withLock { for (s, b) in amounts { addDead(segment: s, bytes: b) } }
+    }
+
+    @inline(__always) private func addDead(segment: UInt32, bytes: Int) {
+        if segment == activeSegment {
+            activeInfo.deadBytes += bytes
+        } else {
+            segments[segment]?.deadBytes += bytes
+        }
     }
 
     func wake() { lock.broadcast() }
@@ -126,10 +138,11 @@ final class LogWriter: @unchecked Sendable {
         pending = spare ?? ByteSink()
         spare = nil
         sealed.append((activeSegment, full))
+        segments[activeSegment] = activeInfo
+        activeInfo = SegmentInfo()
         activeSegment = nextSegmentId
         nextSegmentId += 1
         activeSize = 0
-        segments[activeSegment] = SegmentInfo()
     }
 
     /// Reserves a segment id for merge output.
@@ -172,7 +185,7 @@ final class LogWriter: @unchecked Sendable {
         while true {
             while !closing && fatal == nil && pending.count == 0 && sealed.isEmpty && !everysecDue() {
                 writerIdle = true
-                if policy == .everysec {
+                if policy == .everysec && dirty {
                     lock.wait(untilMonotonicNanos: lastSyncNanos + 1_000_000_000)
                 } else {
                     lock.wait()
@@ -196,13 +209,20 @@ final class LogWriter: @unchecked Sendable {
             do throws(StorageError) {
                 for chunk in chunks {
                     try writeChunk(chunk.bytes, segment: chunk.segment)
-                    if policy != .no { syncNanos.append(try sync()) }
+                    if policy != .no || stopping {
+                        syncNanos.append(try sync())
+                        dirty = false
+                    }
                     io.close(fd)
                     fd = -1
                 }
-                if batch.count > 0 { try writeChunk(batch, segment: batchSegment) }
-                if syncDue && fd >= 0 && (batch.count > 0 || !chunks.isEmpty || policy != .always) {
+                if batch.count > 0 {
+                    try writeChunk(batch, segment: batchSegment)
+                    dirty = true
+                }
+                if syncDue && fd >= 0 && dirty {
                     syncNanos.append(try sync())
+                    dirty = false
                 }
             } catch {
                 failure = error
@@ -220,27 +240,24 @@ final class LogWriter: @unchecked Sendable {
             if !syncNanos.isEmpty {
                 lastFsyncMillis = StorageConfiguration.wallClockMillis()
                 lastSyncNanos = monotonicNanos()
-            } else if syncDue && policy == .everysec {
-                lastSyncNanos = monotonicNanos()  // nothing open to sync: restart the 1 s timer
             }
             var ready: [Callback] = []
             if let failure {
+                // Report first (outside the lock), so whoever sees the failure also sees it reported.
+                lock.unlock()
+                logger.critical("log writer failed; refusing further writes", metadata: ["error": "\(failure)"])
+                onFatal(failure)
+                lock.lock()
                 fatal = failure
                 ready = waiters.map(\.callback)
                 waiters = []
                 lock.unlock()
-                logger.critical("log writer failed; refusing further writes", metadata: ["error": "\(failure)"])
                 for cb in ready { cb(.failure(failure)) }
-                onFatal(failure)
                 lock.lock()
                 break
             }
             for c in chunks { segments[c.segment]?.closed = true }
-            if policy == .always || syncDue {
-                if !syncNanos.isEmpty || (batch.count == 0 && chunks.isEmpty) {
-                    durableSequence = max(durableSequence, batchLast)
-                }
-            }
+            if syncDue && !dirty { durableSequence = max(durableSequence, batchLast) }
             if !waiters.isEmpty {
                 var keep: [(sequence: UInt64, callback: Callback)] = []
                 for w in waiters {
@@ -264,7 +281,7 @@ final class LogWriter: @unchecked Sendable {
     }
 
     private func everysecDue() -> Bool {
-        policy == .everysec && monotonicNanos() >= lastSyncNanos + 1_000_000_000
+        policy == .everysec && dirty && monotonicNanos() >= lastSyncNanos + 1_000_000_000
     }
 
     private func writeChunk(_ bytes: ByteSink, segment: UInt32) throws(StorageError) {
@@ -304,7 +321,7 @@ final class LogWriter: @unchecked Sendable {
     /// Closed, fully written segments (candidates for merge), ascending by id.
     func closedSegments() -> [(id: UInt32, info: SegmentInfo)] {
         lock.withLock {
-            segments.filter { $0.value.closed && $0.key != activeSegment }
+            segments.filter { $0.value.closed }
                 .map { (id: $0.key, info: $0.value) }
                 .sorted { $0.id < $1.id }
         }
@@ -317,5 +334,12 @@ final class LogWriter: @unchecked Sendable {
         }
     }
 
-    func snapshotSegments() -> [UInt32: SegmentInfo] { lock.withLock { segments } }
+    /// All segments including the active one.
+    func snapshotSegments() -> [UInt32: SegmentInfo] {
+        lock.withLock {
+            var all = segments
+            all[activeSegment] = activeInfo
+            return all
+        }
+    }
 }

@@ -11,9 +11,10 @@ import KVHash
 ///    sequence number, and it has not expired) into new segments with fresh ids, plus a hint file
 ///    per new segment. Tombstones, flush markers, superseded and expired records are dropped:
 ///    every record they could hide is older and lives in a segment of the same merge.
-/// 2. Write both as `.tmp`, fdatasync, rename into place, fsync the directory.
-/// 3. Point index entries at the new location, only where the entry still has the copied sequence
-///    number (a concurrent write wins; its copy is counted as dead).
+/// 2. Each time an output segment is full (and at the end): write it and its hint as `.tmp`,
+///    fdatasync, rename into place, fsync the directory (so memory holds one output at a time)...
+/// 3. ...and point index entries at the new location, only where the entry still has the copied
+///    sequence number (a concurrent write wins; its copy is counted as dead).
 /// 4. Delete the old segments (and hints) in ascending order of their highest sequence number,
 ///    then fsync the directory. If a crash interrupts step 4, every record that hides another is
 ///    in a segment deleted no earlier than the records it hides, and recovery resolves the
@@ -23,8 +24,9 @@ import KVHash
 /// An I/O error aborts the merge (temporary files are removed, old segments stay); it is not
 /// fatal for the engine, because the old segments remain durable and authoritative.
 extension StorageEngine {
-    private struct Output {
-        var id: UInt32
+    private final class Output {
+        let id: UInt32
+        init(id: UInt32) { self.id = id }
         var data = ByteSink(capacity: 1 << 20)
         var hint = ByteSink(capacity: 64 * 1024)
         var records = 0
@@ -43,99 +45,105 @@ extension StorageEngine {
         let candidates = log.closedSegments()
         guard !candidates.isEmpty else { return report }
         let t = now()
-        var outputs: [Output] = []
+        var output: Output?
 
-        func newOutput() -> Output { Output(id: log.allocateSegmentId()) }
-
-        for (id, info) in candidates {
-            report.segmentsMerged += 1
-            report.bytesBefore += info.totalBytes
-            let bytes = try io.readAll(log.path(id))
-            bytes.withUnsafeBytes { seg in
-                _ = SegmentScanner.scan(seg) { v in
-                    let key = UnsafeRawBufferPointer(rebasing: seg[v.keyOffset..<v.valueOffset])
-                    guard v.kind == .put, v.expiry == 0 || v.expiry > t, isCurrent(key: key, sequence: v.sequence) else {
-                        report.recordsDropped += 1
-                        return
-                    }
-                    if outputs.isEmpty || (outputs[outputs.count - 1].data.count > 0
-                        && outputs[outputs.count - 1].data.count + v.size > configuration.segmentSizeLimit) {
-                        outputs.append(newOutput())
-                    }
-                    let offset = outputs[outputs.count - 1].data.count
-                    outputs[outputs.count - 1].data.append(UnsafeRawBufferPointer(rebasing: seg[v.offset..<(v.offset + v.size)]))
-                    HintFormat.append(to: outputs[outputs.count - 1].hint, kind: .put, sequence: v.sequence,
-                                      offset: offset, size: v.size, expiry: v.expiry, key: key)
-                    outputs[outputs.count - 1].records += 1
-                    outputs[outputs.count - 1].maxSequence = max(outputs[outputs.count - 1].maxSequence, v.sequence)
-                    outputs[outputs.count - 1].moved.append((offset, v.sequence))
-                    report.recordsKept += 1
-                }
-            }
-        }
-
-        // Write, sync and publish the new segments.
         do throws(StorageError) {
-            for o in outputs {
-                HintFormat.finish(o.hint, count: o.records)
-                try writeDurably(o.data, to: log.path(o.id) + ".tmp")
-                try writeDurably(o.hint, to: log.path(o.id, "hint") + ".tmp")
+            for (id, info) in candidates {
+                report.segmentsMerged += 1
+                report.bytesBefore += info.totalBytes
+                let bytes = try io.readAll(log.path(id))
+                let scanned = bytes.withUnsafeBytes { (seg) -> Result<Void, StorageError> in Result { () throws(StorageError) in
+                    var position = 0
+                    while position < seg.count {
+                        // Scan in steps so a full output can be published between records.
+                        guard case let .record(v) = RecordFormat.decode(seg, at: position) else {
+                            guard let next = SegmentScanner.resync(seg, after: position) else { break }
+                            position = next
+                            continue
+                        }
+                        position += v.size
+                        let key = UnsafeRawBufferPointer(rebasing: seg[v.keyOffset..<v.valueOffset])
+                        guard v.kind == .put, v.expiry == 0 || v.expiry > t, isCurrent(key: key, sequence: v.sequence) else {
+                            report.recordsDropped += 1
+                            continue
+                        }
+                        if let o = output, o.data.count > 0, o.data.count + v.size > configuration.segmentSizeLimit {
+                            try publish(o, report: &report)
+                            output = nil
+                        }
+                        if output == nil { output = Output(id: log.allocateSegmentId()) }
+                        let offset = output!.data.count
+                        output!.data.append(UnsafeRawBufferPointer(rebasing: seg[v.offset..<(v.offset + v.size)]))
+                        HintFormat.append(to: output!.hint, kind: .put, sequence: v.sequence,
+                                          offset: offset, size: v.size, expiry: v.expiry, key: key)
+                        output!.records += 1
+                        output!.maxSequence = max(output!.maxSequence, v.sequence)
+                        output!.moved.append((offset, v.sequence))
+                        report.recordsKept += 1
+                    }
+                } }
+                try scanned.get()
             }
-            for o in outputs {
-                try io.rename(log.path(o.id) + ".tmp", log.path(o.id))
-                try io.rename(log.path(o.id, "hint") + ".tmp", log.path(o.id, "hint"))
+            if let o = output {
+                try publish(o, report: &report)
+                output = nil
             }
+
+            // Delete the old segments, oldest content first.
+            let ordered = candidates.sorted { $0.info.maxSequence < $1.info.maxSequence }
+            for (id, _) in ordered {
+                try io.unlink(log.path(id, "hint"))
+                try io.unlink(log.path(id))
+            }
+            log.installMerged([:], removing: candidates.map(\.id))
             try io.syncDirectory(configuration.directory)
         } catch {
-            for o in outputs {
-                for p in [log.path(o.id) + ".tmp", log.path(o.id, "hint") + ".tmp", log.path(o.id), log.path(o.id, "hint")] {
-                    try? io.unlink(p)
-                }
+            // Published outputs stay: they are valid duplicates, resolved by sequence number, and
+            // the next merge (which sees them as closed segments) cleans up.
+            if let o = output {
+                try? io.unlink(log.path(o.id) + ".tmp")
+                try? io.unlink(log.path(o.id, "hint") + ".tmp")
             }
             control.recordError(error)
             throw error
         }
-        var added: [UInt32: SegmentInfo] = [:]
-        for o in outputs {
-            added[o.id] = SegmentInfo(totalBytes: o.data.count, deadBytes: 0, maxSequence: o.maxSequence, closed: true, hasHint: true)
-            report.bytesAfter += o.data.count
-        }
-        log.installMerged(added, removing: [])
-
-        // Switch index locations where the entry is still the copied version.
-        var dead: [UInt32: Int] = [:]
-        for o in outputs {
-            let base = o.data.bytes
-            for m in o.moved {
-                guard case let .record(v) = RecordFormat.decode(base, at: m.offset) else { continue }
-                let key = UnsafeRawBufferPointer(rebasing: base[v.keyOffset..<v.valueOffset])
-                let h = XXH3.hash(key)
-                let s = shard(for: h)
-                let switched: Bool = s.lock.withLock {
-                    guard let slot = s.table.find(hash: h, key: key) else { return false }
-                    let e = s.table[slot]
-                    guard e.sequence == m.sequence else { return false }
-                    e.setLocation(segment: o.id, offset: UInt32(m.offset))
-                    return true
-                }
-                if !switched { dead[o.id, default: 0] += v.size }
-            }
-        }
-        log.markDead(dead)
-
-        // Delete the old segments, oldest content first.
-        let ordered = candidates.sorted { $0.info.maxSequence < $1.info.maxSequence }
-        for (id, _) in ordered {
-            try io.unlink(log.path(id, "hint"))
-            try io.unlink(log.path(id))
-        }
-        log.installMerged([:], removing: candidates.map(\.id))
-        try io.syncDirectory(configuration.directory)
-
-        report.segmentsWritten = outputs.count
         report.durationNanos = monotonicNanos() - start
         control.recordMerge(report)
         return report
+    }
+
+    /// Writes one output segment and its hint durably, publishes them, and points the index at them.
+    private func publish(_ o: Output, report: inout MergeReport) throws(StorageError) {
+        HintFormat.finish(o.hint, count: o.records)
+        let data = log.path(o.id), hint = log.path(o.id, "hint")
+        try writeDurably(o.data, to: data + ".tmp")
+        try writeDurably(o.hint, to: hint + ".tmp")
+        try io.rename(data + ".tmp", data)
+        try io.rename(hint + ".tmp", hint)
+        try io.syncDirectory(configuration.directory)
+        log.installMerged([o.id: SegmentInfo(totalBytes: o.data.count, deadBytes: 0, maxSequence: o.maxSequence,
+                                             closed: true, hasHint: true)], removing: [])
+        report.bytesAfter += o.data.count
+        report.segmentsWritten += 1
+
+        // Switch index locations where the entry is still the copied version.
+        var deadBytes = 0
+        let base = o.data.bytes
+        for m in o.moved {
+            guard case let .record(v) = RecordFormat.decode(base, at: m.offset) else { continue }
+            let key = UnsafeRawBufferPointer(rebasing: base[v.keyOffset..<v.valueOffset])
+            let h = XXH3.hash(key)
+            let s = shard(for: h)
+            let switched: Bool = s.lock.withLock {
+                guard let slot = s.table.find(hash: h, key: key) else { return false }
+                let e = s.table[slot]
+                guard e.sequence == m.sequence else { return false }
+                e.setLocation(segment: o.id, offset: UInt32(m.offset))
+                return true
+            }
+            if !switched { deadBytes += v.size }
+        }
+        if deadBytes > 0 { log.markDead(segment: o.id, bytes: deadBytes) }
     }
 
     private func isCurrent(key: UnsafeRawBufferPointer, sequence: UInt64) -> Bool {

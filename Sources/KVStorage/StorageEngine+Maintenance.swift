@@ -88,6 +88,8 @@ extension StorageEngine {
                 logger.info("background merge done", metadata: [
                     "segments": "\(r.segmentsMerged)", "bytesBefore": "\(r.bytesBefore)", "bytesAfter": "\(r.bytesAfter)",
                 ])
+            } catch let error as StorageError where error.kind == .closed {
+                return  // the engine closed before the merge began
             } catch {
                 logger.error("background merge failed", metadata: ["error": "\(error)"])
             }

@@ -74,7 +74,7 @@ public final class StorageEngine: Sendable {
         defer { s.lock.unlock() }
         guard let slot = s.table.find(hash: h, key: key) else { return try body(nil) }
         let e = s.table[slot]
-        if e.isExpired(now: now()) {
+        if e.expiry != 0 && e.isExpired(now: now()) {  // read the clock only for keys with a TTL
             expireLocked(s, slot: slot)
             return try body(nil)
         }
@@ -134,10 +134,9 @@ public final class StorageEngine: Sendable {
         }
         let h = XXH3.hash(key)
         let s = shard(for: h)
-        let t = now()
         s.lock.lock()
         var slot = s.table.find(hash: h, key: key)
-        if let found = slot, s.table[found].isExpired(now: t) {
+        if let found = slot, s.table[found].expiry != 0, s.table[found].isExpired(now: now()) {
             expireLocked(s, slot: found)
             slot = nil
         }
@@ -199,7 +198,7 @@ public final class StorageEngine: Sendable {
             return WriteOutcome(applied: false, ticket: .none)
         }
         let old = s.table[slot]
-        if old.isExpired(now: now()) {
+        if old.expiry != 0 && old.isExpired(now: now()) {
             expireLocked(s, slot: slot)
             s.lock.unlock()
             return WriteOutcome(applied: false, ticket: .none)
