@@ -10,6 +10,10 @@ let nio: [Target.Dependency] = [
     .product(name: "NIOPosix", package: "swift-nio"),
 ]
 
+/// Hot-path modules drop the run-time exclusivity checks in release builds (the compiler still checks
+/// statically); measured: ~3 % of kvnode's CPU under pipelined load went to swift_beginAccess.
+let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "KVBench",
     platforms: [.macOS(.v14)],
@@ -46,14 +50,15 @@ let package = Package(
 
         // Pure libraries.
         .target(name: "KVHash", dependencies: ["CXXHash"]),
-        .target(name: "RESP", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        .target(name: "RESP", dependencies: [.product(name: "NIOCore", package: "swift-nio")], swiftSettings: hotPath),
         .target(
             name: "KVStorage",
             dependencies: [
                 "KVHash",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: hotPath
         ),
         .target(name: "KVPartitioning", dependencies: ["KVHash"]),
         .target(name: "KVWorkload", dependencies: ["KVHash"]),
@@ -66,7 +71,8 @@ let package = Package(
                 "RESP", "KVStorage", "KVHash", "CJemallocShim",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            swiftSettings: hotPath
         ),
 
         // Executables.

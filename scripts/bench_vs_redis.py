@@ -56,6 +56,8 @@ def start(kind, args, durable, workdir):
     if kind == "kvnode":
         cmd = [args.kvnode, "--port", str(port), "--data-dir", os.path.join(workdir, "kv"),
                "--fsync", "always" if durable else args.kvnode_fsync, "--log-level", "warning"]
+        if args.kvnode_threads:
+            cmd += ["--threads", str(args.kvnode_threads)]
     else:
         cmd = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", workdir,
                "--daemonize", "no", "--logfile", os.path.join(workdir, "redis.log")]
@@ -102,6 +104,7 @@ def main():
     ap.add_argument("--pipelines", default="1,16")
     ap.add_argument("--durable", action="store_true", help="SET with fsync always vs Redis AOF appendfsync always")
     ap.add_argument("--kvnode-fsync", default="everysec")
+    ap.add_argument("--kvnode-threads", type=int, default=0, help="kvnode --threads (0 = its default, one per core)")
     args = ap.parse_args()
     results = {}
     for pipeline in [int(p) for p in args.pipelines.split(",")]:

@@ -5,13 +5,14 @@ import RESP
 /// The string-key commands: GET, SET and its variants, DEL, EXISTS, MGET, MSET, STRLEN, TYPE, TTL.
 extension CommandExecutor {
     func get(_ command: RESPCommand, _ session: ClientSession, _ out: inout ByteBuffer) -> CommandOutcome {
-        writeValue(command[1], session, &out)
+        writeValue(command, 1, session, &out)
         return .replied
     }
 
-    /// Appends the key's value as a bulk string (or the null reply) and counts the hit or miss.
-    private func writeValue(_ key: ByteBuffer, _ session: ClientSession, _ out: inout ByteBuffer) {
-        let found = key.withUnsafeReadableBytes { k in
+    /// Appends the value of the key in argument `index` as a bulk string (or the null reply) and counts
+    /// the hit or miss. Reads the key in place: no slice, no reference counting.
+    private func writeValue(_ command: RESPCommand, _ index: Int, _ session: ClientSession, _ out: inout ByteBuffer) {
+        let found = command.withArgumentBytes(index) { k in
             engine.withValue(forKey: k) { value -> Bool in
                 guard let value else { return false }
                 out.writeRESPBulkString(value)
@@ -58,11 +59,11 @@ extension CommandExecutor {
             }
             i += 1
         }
-        return store(command[1], command[2], ttl: ttl, condition: condition, &out, reply: .okOrNull(session.protocolVersion))
+        return store(command, key: 1, value: 2, ttl: ttl, condition: condition, &out, reply: .okOrNull(session.protocolVersion))
     }
 
     func setNX(_ command: RESPCommand, _ out: inout ByteBuffer) -> CommandOutcome {
-        store(command[1], command[2], ttl: .clear, condition: .ifAbsent, &out, reply: .appliedAsInteger)
+        store(command, key: 1, value: 2, ttl: .clear, condition: .ifAbsent, &out, reply: .appliedAsInteger)
     }
 
     func setEX(_ command: RESPCommand, _ out: inout ByteBuffer) -> CommandOutcome {
@@ -72,22 +73,23 @@ extension CommandExecutor {
         guard let at = absoluteExpiry(seconds, .seconds) else {
             return error(&out, "ERR invalid expire time in 'setex' command")
         }
-        return store(command[1], command[3], ttl: .expireAt(at), condition: .always, &out, reply: .ok)
+        return store(command, key: 1, value: 3, ttl: .expireAt(at), condition: .always, &out, reply: .ok)
     }
 
     enum StoreReply { case ok, okOrNull(RESPVersion), appliedAsInteger }
 
-    private func store(_ key: ByteBuffer, _ value: ByteBuffer, ttl: TTLUpdate, condition: SetCondition,
+    /// Stores argument `value` under argument `key`, reading both in place.
+    private func store(_ command: RESPCommand, key: Int, value: Int, ttl: TTLUpdate, condition: SetCondition,
                        _ out: inout ByteBuffer, reply: StoreReply) -> CommandOutcome {
-        let outcome: WriteOutcome
-        do {
-            outcome = try key.withUnsafeReadableBytes { k throws(StorageError) in
-                try value.withUnsafeReadableBytes { v throws(StorageError) in
-                    try engine.set(key: k, value: v, ttl: ttl, condition: condition)
-                }
+        let result: Result<WriteOutcome, StorageError> = command.withArgumentBytes(key) { k in
+            command.withArgumentBytes(value) { v in
+                Result { () throws(StorageError) in try engine.set(key: k, value: v, ttl: ttl, condition: condition) }
             }
-        } catch {
-            return storageError(&out, error)
+        }
+        let outcome: WriteOutcome
+        switch result {
+        case .success(let o): outcome = o
+        case .failure(let error): return storageError(&out, error)
         }
         switch reply {
         case .ok:
@@ -160,7 +162,7 @@ extension CommandExecutor {
     func mget(_ command: RESPCommand, _ session: ClientSession, _ out: inout ByteBuffer) -> CommandOutcome {
         out.writeRESPArrayHeader(command.count - 1)
         for i in 1..<command.count {
-            writeValue(command[i], session, &out)
+            writeValue(command, i, session, &out)
         }
         return .replied
     }

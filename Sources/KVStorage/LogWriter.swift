@@ -40,6 +40,8 @@ final class LogWriter: @unchecked Sendable {
     private(set) var fatal: StorageError?
     private var closing = false
     private var writerIdle = false
+    /// The writer is gathering appends for a moment before writing (policies `no` and `everysec`).
+    private var coalescing = false
     private var writerExited = false
     private var lastSyncNanos: UInt64 = 0
     private(set) var writes: UInt64 = 0
@@ -110,7 +112,8 @@ final class LogWriter: @unchecked Sendable {
         activeInfo.maxSequence = sequence
         if kind != .put { activeInfo.deadBytes += size }
         if let superseded { addDead(segment: superseded.segment, bytes: superseded.bytes) }
-        return Appended(sequence: sequence, segment: activeSegment, offset: UInt32(offset), wake: writerIdle)
+        let wake = writerIdle || (coalescing && pending.count >= Self.coalesceBytes)
+        return Appended(sequence: sequence, segment: activeSegment, offset: UInt32(offset), wake: wake)
     }
 
     /// Counts a record as dead without writing anything (lazy expiry, flush).
@@ -132,6 +135,12 @@ final class LogWriter: @unchecked Sendable {
     }
 
     func wake() { lock.broadcast() }
+
+    /// How long the writer gathers appends under `no`/`everysec` before writing them: the window of
+    /// acknowledged writes a process crash can lose under those policies.
+    static let coalesceNanos: UInt64 = 1_000_000
+    /// Pending bytes that end the gathering early.
+    static let coalesceBytes = 256 * 1024
 
     private func roll() {
         let full = pending
@@ -193,6 +202,13 @@ final class LogWriter: @unchecked Sendable {
                 writerIdle = false
             }
             if fatal != nil { break }
+            if policy != .always && !closing && sealed.isEmpty && pending.count < Self.coalesceBytes {
+                // Gather appends for up to a millisecond so one write(2) carries many records and
+                // appenders need not wake this thread for each one (they wake it only from idle).
+                coalescing = true
+                lock.wait(untilMonotonicNanos: monotonicNanos() + Self.coalesceNanos)
+                coalescing = false
+            }
             let chunks = sealed
             sealed = []
             let batch = pending

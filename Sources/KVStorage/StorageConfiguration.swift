@@ -30,8 +30,9 @@ public struct StorageConfiguration: Sendable {
     public var maxValueBytes: Int = 512 * 1024 * 1024
     /// A background merge starts when dead/total bytes of the closed segments exceeds this (default 0.5)...
     public var mergeDeadRatio: Double = 0.5
-    /// ...and the closed segments hold at least this many dead bytes (default 64 MiB).
-    public var mergeMinDeadBytes: Int = 64 << 20
+    /// ...and the closed segments hold at least this many dead bytes (default 512 MiB, as Bitcask's
+    /// `dead_bytes_merge_trigger`: merging rewrites live data, so it should pay for itself).
+    public var mergeMinDeadBytes: Int = 512 << 20
     /// When true, a corrupt record in the middle of a segment makes `init` throw instead of skipping it.
     public var strictRecovery: Bool = false
     /// Milliseconds since the Unix epoch; used only for expiry decisions. Default: the wall clock.

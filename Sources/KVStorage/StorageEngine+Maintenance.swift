@@ -81,7 +81,7 @@ extension StorageEngine {
         guard total > 0, dead >= configuration.mergeMinDeadBytes,
               Double(dead) / Double(total) > configuration.mergeDeadRatio,
               control.tryStartBackgroundMerge() else { return }
-        spawnDetachedThread { [self] in
+        spawnDetachedThread(niceness: 10) { [self] in
             defer { control.backgroundMergeFinished() }
             do {
                 let r = try mergeNow()
