@@ -16,6 +16,7 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let context: NodeContext
     private let executor: CommandExecutor
+    private let notifier: DurabilityNotifier
     private var parser: RESPCommandParser
     private var session: ClientSession
     private var cumulation: ByteBuffer?
@@ -31,8 +32,10 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var readRequested = false
     private var registered = false
 
-    init(context: NodeContext, statsShard: Int, remoteAddress: String, allocator: ByteBufferAllocator) {
+    init(context: NodeContext, statsShard: Int, notifier: DurabilityNotifier, remoteAddress: String,
+         allocator: ByteBufferAllocator) {
         self.context = context
+        self.notifier = notifier
         self.executor = CommandExecutor(context: context, statsShard: statsShard)
         let c = context.configuration
         self.parser = RESPCommandParser(limits: RESPLimits(
@@ -153,13 +156,8 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
         held.append((ticket, batch))
         heldBytes += batch.readableBytes
         guard let ticket else { return }
-        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        let loop = context.eventLoop
-        self.context.engine.whenAcknowledgeable(ticket) { result in
-            loop.execute {
-                let (handler, ctx) = bound.value
-                handler.durabilityResolved(result, context: ctx)
-            }
+        notifier.wait(for: ticket) { [self] result in
+            durabilityResolved(result, context: context)
         }
     }
 

@@ -60,10 +60,13 @@ public final class NodeServer: Service, Sendable {
         let context = NodeContext(configuration: configuration, engine: engine, logger: logger)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.threads))
         var loopIndex: [ObjectIdentifier: Int] = [:]
+        var notifiers: [DurabilityNotifier] = []
         for (i, loop) in group.makeIterator().enumerated() {
             loopIndex[ObjectIdentifier(loop)] = i
+            notifiers.append(DurabilityNotifier(loop: loop, engine: engine))
         }
         let shardForLoop = loopIndex
+        let notifierForLoop = notifiers
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -74,7 +77,7 @@ public final class NodeServer: Service, Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let shard = shardForLoop[ObjectIdentifier(channel.eventLoop)] ?? 0
                     let handler = ConnectionHandler(
-                        context: context, statsShard: shard,
+                        context: context, statsShard: shard, notifier: notifierForLoop[shard],
                         remoteAddress: channel.remoteAddress?.description ?? "?",
                         allocator: channel.allocator)
                     try channel.pipeline.syncOperations.addHandler(handler)
