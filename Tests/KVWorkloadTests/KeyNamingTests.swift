@@ -1,0 +1,54 @@
+import Testing
+@testable import KVWorkload
+
+@Suite("YCSB key naming")
+struct KeyNamingTests {
+    /// FNV-1a 64 over the 8 little-endian bytes, written independently of the module's loop.
+    static func fnvByHand(_ keynum: Int64) -> Int64 {
+        var bytes: [UInt8] = []
+        for i in 0..<8 { bytes.append(UInt8((UInt64(bitPattern: keynum) >> (8 * UInt64(i))) & 0xFF)) }
+        var h: UInt64 = 14_695_981_039_346_656_037  // 0xCBF29CE484222325
+        for b in bytes {
+            h ^= UInt64(b)
+            h = h &* 1_099_511_628_211
+        }
+        let s = Int64(bitPattern: h)
+        return s == .min ? s : abs(s)
+    }
+
+    @Test("hashed keys equal YCSB's for known keynums")
+    func hashedKeys() {
+        let namer = KeyNamer()
+        // Values computed by hand (Python, FNV-1a 64, Java Math.abs) — YCSB's first key is user6284781860667377211.
+        let known: [(Int64, String)] = [
+            (0, "user6284781860667377211"), (1, "user8517097267634966620"), (2, "user1820151046732198393"),
+            (42, "user55488592825689361"), (999, "user2071219101098386137"), (1_000_000, "user1011632231655643464"),
+        ]
+        for (keynum, key) in known {
+            #expect(namer.key(keynum) == key)
+            #expect(YCSBHash.fnv64(keynum) == Self.fnvByHand(keynum))
+        }
+        for keynum in stride(from: Int64(0), to: 100_000, by: 997) {
+            #expect(namer.key(keynum) == "user\(Self.fnvByHand(keynum))")
+        }
+    }
+
+    @Test("ordered keys, zero padding and prefix")
+    func orderedKeys() {
+        #expect(KeyNamer(hashed: false).key(42) == "user42")
+        #expect(KeyNamer(hashed: false, zeroPadding: 8).key(42) == "user00000042")
+        #expect(KeyNamer(prefix: "k:", hashed: false, zeroPadding: 3).key(12345) == "k:12345")
+        #expect(KeyNamer(hashed: true, zeroPadding: 20).key(42) == "user00055488592825689361")
+        #expect(KeyNamer(hashed: false).key(0) == "user0")
+    }
+
+    @Test("write(keyNumber:into:) returns the length and matches key()")
+    func writeIntoBuffer() {
+        let namer = KeyNamer(zeroPadding: 5)
+        var buffer = [UInt8](repeating: 0, count: namer.maximumLength)
+        for keynum: Int64 in [0, 7, 123_456_789, .max] {
+            let n = buffer.withUnsafeMutableBytes { namer.write(keyNumber: keynum, into: $0) }
+            #expect(String(decoding: buffer[0..<n], as: UTF8.self) == namer.key(keynum))
+        }
+    }
+}
