@@ -151,7 +151,8 @@ final class NIOWorker: @unchecked Sendable {
             case .send(var op):
                 op.sent = now
                 let value = op.operation.kind.writes ? values.next(&core.stream) : UnsafeRawBufferPointer(start: nil, count: 0)
-                connection.send(op, value: value, stream: core.stream)
+                let namer = core.stream.keyNamer
+                core.stream.withKey { key in connection.send(op, key: key, value: value, keyNamer: namer) }
             }
         }
         flushAll()
@@ -210,11 +211,11 @@ final class RESPConnection: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
-    func send(_ op: InFlightOperation, value: UnsafeRawBufferPointer, stream: OperationStream) {
+    func send(_ op: InFlightOperation, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, keyNamer namer: KeyNamer) {
         guard let context else { return }
         if out == nil { out = context.channel.allocator.buffer(capacity: 4096) }
         var expected = 1
-        stream.withKey { key in
+        do {
             switch op.operation.kind {
             case .read: out!.writeRESPGetCommand(key: key)
             case .update, .insert: out!.writeRESPSetCommand(key: key, value: value)
@@ -228,7 +229,6 @@ final class RESPConnection: ChannelInboundHandler {
             case .scan:
                 out!.writeRESPArrayHeader(op.operation.scanLength + 1)
                 out!.writeStaticString("$4\r\nMGET\r\n")
-                let namer = stream.keyNamer
                 withUnsafeTemporaryAllocation(byteCount: namer.maximumLength, alignment: 1) { buffer in
                     for i in 0..<Int64(op.operation.scanLength) {
                         let n = namer.write(keyNumber: op.operation.keyNumber + i, into: buffer)
@@ -260,8 +260,21 @@ final class RESPConnection: ChannelInboundHandler {
         }
         let now = MonotonicClock.nanoseconds()
         do {
-            while count > 0, let reply = try parser.next(from: &cumulation!) {
-                handle(reply, now: now)
+            while count > 0 {
+                let scanned = cumulation!.withUnsafeReadableBytes { ReplyScanner.scan($0) }
+                switch scanned {
+                case .reply(let outcome, let consumed):
+                    cumulation!.moveReaderIndex(forwardBy: consumed)
+                    handle(outcome, now: now)
+                    continue
+                case .incomplete:
+                    break
+                case .complex:
+                    guard let reply = try parser.next(from: &cumulation!) else { break }
+                    handle(Self.outcome(of: reply), now: now)
+                    continue
+                }
+                break
             }
         } catch {
             fail(.error)
@@ -271,16 +284,19 @@ final class RESPConnection: ChannelInboundHandler {
         worker.pump()
     }
 
-    func handle(_ reply: RESPValue, now: UInt64) {
-        var outcome: OperationOutcome
+    static func outcome(of reply: RESPValue) -> OperationOutcome {
         switch reply {
-        case .error: outcome = .error
-        case .bulkString(nil), .null: outcome = .notFound
-        case .integer(let n): outcome = n == 0 ? .notFound : .ok
+        case .error: return .error
+        case .bulkString(nil), .null, .array(nil): return .notFound
+        case .integer(let n): return n == 0 ? .notFound : .ok
         case .array(let items?):
-            outcome = items.contains { if case .bulkString(.some) = $0 { return true } else { return false } } ? .ok : .notFound
-        default: outcome = .ok
+            return items.contains { if case .bulkString(.some) = $0 { return true } else { return false } } ? .ok : .notFound
+        default: return .ok
         }
+    }
+
+    func handle(_ reply: OperationOutcome, now: UInt64) {
+        var outcome = reply
         if replies[head].remaining > 1 {
             // Read-modify-write: the GET decides found / not found, an error anywhere wins.
             replies[head].outcome = outcome

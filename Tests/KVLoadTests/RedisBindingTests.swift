@@ -1,5 +1,5 @@
 import Foundation
-import KVLoad
+@testable import KVLoad
 import KVWorkload
 import Testing
 
@@ -43,5 +43,31 @@ struct RedisBindingTests {
         let config = RESPBindingConfiguration(hosts: ["127.0.0.1:1"])
         let s = try spec(["recordcount": "10", "operationcount": "10"])
         #expect(throws: LoadError.self) { try RESPDriver.run(plan: RunPlan(spec: s, phase: .run), configuration: config, bindingName: "redis") }
+    }
+}
+
+@Suite("Reply scanner")
+struct ReplyScannerTests {
+    func scan(_ text: String) -> ReplyScanner.Result {
+        Array(text.utf8).withUnsafeBytes { ReplyScanner.scan($0) }
+    }
+
+    @Test func classifiesSimpleReplies() {
+        #expect(scan("+OK\r\n") == .reply(.ok, consumed: 5))
+        #expect(scan("-ERR no\r\n+OK\r\n") == .reply(.error, consumed: 9))
+        #expect(scan(":0\r\n") == .reply(.notFound, consumed: 4))
+        #expect(scan(":1\r\n") == .reply(.ok, consumed: 4))
+        #expect(scan("$-1\r\n") == .reply(.notFound, consumed: 5))
+        #expect(scan("$3\r\nabc\r\n$") == .reply(.ok, consumed: 9))
+        #expect(scan("_\r\n") == .reply(.notFound, consumed: 3))
+    }
+
+    @Test func waitsForMoreBytesAndDelegatesAggregates() {
+        #expect(scan("") == .incomplete)
+        #expect(scan("+OK\r") == .incomplete)
+        #expect(scan("$5\r\nab") == .incomplete)
+        #expect(scan("$12") == .incomplete)
+        #expect(scan("*2\r\n$1\r\na\r\n$-1\r\n") == .complex)
+        #expect(scan("$1x\r\n") == .complex)
     }
 }
