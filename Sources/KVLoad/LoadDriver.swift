@@ -85,7 +85,7 @@ public enum LoadDriver {
         let end = max(aggregator.endTime, measureStart)
         let nodes = aggregator.nodes ?? NodeTally(nodeCount: nodeNames.count)
         return RunResult(binding: bindingName, phase: plan.phase == .load ? "load" : "run", threads: plan.threads,
-                         openLoop: plan.isOpenLoop, targetRate: plan.targetRate,
+                         openLoop: plan.isOpenLoop, targetRate: plan.offeredRate,
                          elapsedSeconds: Double(end - measureStart) / 1e9, scheduled: aggregator.scheduled,
                          totals: aggregator.totals, rows: aggregator.rows, logLines: aggregator.logLines,
                          nodeNames: nodeNames, nodeOperations: nodes.operations, nodeKeysTouched: nodes.touched.map(\.count),

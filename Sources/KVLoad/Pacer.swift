@@ -11,6 +11,8 @@ public struct Pacer: Sendable {
     /// Ops/s for this worker when there are no phases (0 = closed loop).
     public let rate: Double
     public let catchUpFactor: Double
+    /// Idle time the catch-up bound may bank (absorbs coarse timer wake-ups; default 1 ms).
+    public let burstNanos: UInt64
     public let start: UInt64
     /// Nanoseconds of the phases together (0 = unbounded).
     public let phasesLength: UInt64
@@ -22,7 +24,8 @@ public struct Pacer: Sendable {
     /// Operations scheduled so far (the offered load).
     public private(set) var scheduled: Int64 = 0
 
-    public init(start: UInt64, rate: Double, phases: [Phase] = [], catchUpFactor: Double = 2) {
+    public init(start: UInt64, rate: Double, phases: [Phase] = [], catchUpFactor: Double = 2, burstNanos: UInt64 = 1_000_000) {
+        self.burstNanos = burstNanos
         self.start = start
         self.rate = max(rate, 0)
         self.phases = phases
@@ -70,7 +73,11 @@ public struct Pacer: Sendable {
         let intended = nextIntended
         let gap = 1e9 / currentRate
         nextIntended = intended &+ UInt64(gap)
-        nextAllowed = now &+ UInt64(gap / catchUpFactor)
+        // Token-bucket style bound: the allowance advances from its own previous value (so a
+        // late timer wake-up may send the few overdue operations at once) but never banks more
+        // than `burstNanos` of idle time (so a long backlog drains at catchUpFactor × rate).
+        let floor = now > burstNanos ? now - burstNanos : 0
+        nextAllowed = max(nextAllowed, floor) &+ UInt64(gap / catchUpFactor)
         return .send(intended: intended)
     }
 }

@@ -53,6 +53,15 @@ public struct RunPlan: Sendable {
         return duration
     }
 
+    /// The offered rate (ops/s, total): the target, or the phases' time-weighted mean rate
+    /// (0 when closed loop or when a phase is unthrottled).
+    public var offeredRate: Double {
+        guard !phases.isEmpty else { return targetRate }
+        if phases.contains(where: { $0.startRate == 0 || $0.endRate == 0 }) { return 0 }
+        let total = phases.reduce(0) { $0 + $1.duration }
+        return total > 0 ? phases.reduce(0) { $0 + $1.duration * ($1.startRate + $1.endRate) / 2 } / total : 0
+    }
+
     /// True when some phase or the target throttles (latency from intended start matters).
     public var isOpenLoop: Bool { targetRate > 0 || phases.contains { $0.startRate > 0 || $0.endRate > 0 } }
 

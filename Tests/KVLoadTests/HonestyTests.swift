@@ -45,8 +45,8 @@ struct HonestyTests {
             case .finished: Issue.record("unexpected end")
             }
         }
-        // 100 ms at ≤ 2000 ops/s: at most ~200 ops, not 1000 at once.
-        #expect(sent <= 201)
+        // 100 ms at ≤ 2000 ops/s (+ the 1 ms burst allowance): about 200 ops, not 1000 at once.
+        #expect(sent <= 205)
         #expect(sent >= 190)
     }
 
