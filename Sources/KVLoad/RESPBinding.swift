@@ -98,6 +98,7 @@ final class NIOWorker: @unchecked Sendable {
     var draining = false
     var done = false
     var ticker: RepeatedTask?
+    let keyNamer: KeyNamer
 
     init(loop: EventLoop, core: WorkerCore, values: RecordValues, depth: Int, timeout: UInt64, interval: UInt64) {
         self.loop = loop
@@ -106,6 +107,7 @@ final class NIOWorker: @unchecked Sendable {
         self.depth = depth
         self.timeout = timeout
         self.interval = interval
+        keyNamer = core.stream.keyNamer
     }
 
     func begin() {
@@ -151,8 +153,7 @@ final class NIOWorker: @unchecked Sendable {
             case .send(var op):
                 op.sent = now
                 let value = op.operation.kind.writes ? values.next(&core.stream) : UnsafeRawBufferPointer(start: nil, count: 0)
-                let namer = core.stream.keyNamer
-                core.stream.withKey { key in connection.send(op, key: key, value: value, keyNamer: namer) }
+                core.stream.withKey { key in connection.send(op, key: key, value: value, keyNamer: keyNamer) }
             }
         }
         flushAll()
@@ -187,7 +188,7 @@ final class RESPConnection: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    unowned let worker: NIOWorker
+    unowned(unsafe) let worker: NIOWorker
     let index: Int
     let node: Int
     var context: ChannelHandlerContext?
