@@ -9,10 +9,10 @@ struct WorkloadOptions: ParsableArguments {
     @Argument(help: "Binding: embedded (in-process store, default), kvnode, redis (any RESP server) or null (measures kvbench itself).")
     var binding: String = "embedded"
 
-    @Option(name: .customShort("P"), help: "A YCSB workload properties file (repeatable; later files win).")
+    @Option(name: .customShort("P"), help: ArgumentHelp("A YCSB workload properties file (repeatable; later files win).", valueName: "file"))
     var propertyFiles: [String] = []
 
-    @Option(name: .customShort("p"), help: "A property override key=value (repeatable; wins over every file).")
+    @Option(name: .customShort("p"), help: ArgumentHelp("A property override (repeatable; wins over every file).", valueName: "key=value"))
     var overrides: [String] = []
 
     @Option(name: .long, help: "Server host:port for redis/kvnode (repeatable or comma-separated; default 127.0.0.1:6379).")
