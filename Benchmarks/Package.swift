@@ -37,5 +37,11 @@ let package = Package(
             path: "Benchmarks/RingBenchmarks",
             plugins: [plugin]
         ),
+        .executableTarget(
+            name: "WorkloadBenchmarks",
+            dependencies: [benchmark, .product(name: "KVWorkload", package: "KVBenchRoot")],
+            path: "Benchmarks/WorkloadBenchmarks",
+            plugins: [plugin]
+        ),
     ]
 )

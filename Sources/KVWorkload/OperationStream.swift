@@ -57,6 +57,9 @@ public struct OperationStream: Sendable {
 
     var keyBuffer: [UInt8]
     var keyLength = 0
+    let prefixLength: Int
+    let hashedKeys: Bool
+    let zeroPadding: Int
     var chooser: DiscreteChooser
     var keys: KeyChooser
     var inserts: AcknowledgedCounter
@@ -78,7 +81,10 @@ public struct OperationStream: Sendable {
         self.threadIndex = threadIndex
         self.threadCount = threadCount
         keyNamer = spec.keyNamer
-        keyBuffer = [UInt8](repeating: 0, count: keyNamer.maximumLength)
+        keyBuffer = keyNamer.prefix + [UInt8](repeating: 0, count: keyNamer.maximumLength - keyNamer.prefix.count)
+        prefixLength = keyNamer.prefix.count
+        hashedKeys = keyNamer.hashed
+        zeroPadding = keyNamer.zeroPadding
         self.valuePoolStartRange = max(valuePoolStartRange, 1)
         let stream = UInt64(threadIndex) << 8
         func rng(_ k: UInt64) -> WorkloadRandom { WorkloadRandom(seed: spec.seed, stream: stream | k) }
@@ -125,24 +131,36 @@ public struct OperationStream: Sendable {
         case .insert:
             precondition(inserts.canIssue, "too many unacknowledged inserts: call acknowledgeInsert(keyNumber:) when inserts complete")
             let view = inserts.next()
-            return operation(.insert, keyNumber: keyNumber(ofView: view), readField: Operation.allFields, writeField: Operation.allFields)
+            let key = keyNumber(ofView: view)
+            return operation(.insert, keyNumber: key, readField: Operation.allFields, writeField: Operation.allFields)
         case .read, .delete:
-            let key = keyNumber(ofView: keys.next(lastAcknowledged: inserts.lastAcknowledged))
-            return operation(kind, keyNumber: key, readField: kind == .read ? readFieldChoice() : Operation.allFields,
-                             writeField: Operation.allFields)
+            let key = nextKeyNumber()
+            let read = kind == .read ? readFieldChoice() : Operation.allFields
+            return operation(kind, keyNumber: key, readField: read, writeField: Operation.allFields)
         case .update:
-            let key = keyNumber(ofView: keys.next(lastAcknowledged: inserts.lastAcknowledged))
-            return operation(.update, keyNumber: key, readField: Operation.allFields, writeField: writeFieldChoice())
+            let key = nextKeyNumber()
+            let write = writeFieldChoice()
+            return operation(.update, keyNumber: key, readField: Operation.allFields, writeField: write)
         case .readModifyWrite:
-            let key = keyNumber(ofView: keys.next(lastAcknowledged: inserts.lastAcknowledged))
+            let key = nextKeyNumber()
             let read = readFieldChoice()
-            return operation(.readModifyWrite, keyNumber: key, readField: read, writeField: writeFieldChoice())
+            let write = writeFieldChoice()
+            return operation(.readModifyWrite, keyNumber: key, readField: read, writeField: write)
         case .scan:
-            let key = keyNumber(ofView: keys.next(lastAcknowledged: inserts.lastAcknowledged))
-            var op = operation(.scan, keyNumber: key, readField: readFieldChoice(), writeField: Operation.allFields)
-            op.scanLength = nextScanLength()
+            let key = nextKeyNumber()
+            let read = readFieldChoice()
+            let length = nextScanLength()
+            var op = operation(.scan, keyNumber: key, readField: read, writeField: Operation.allFields)
+            op.scanLength = length
             return op
         }
+    }
+
+    @inline(__always)
+    mutating func nextKeyNumber() -> Int64 {
+        let last = inserts.lastAcknowledged
+        let view = keys.next(lastAcknowledged: last)
+        return keyNumber(ofView: view)
     }
 
     @inline(__always)
@@ -163,8 +181,10 @@ public struct OperationStream: Sendable {
 
     @inline(__always)
     mutating func operation(_ kind: OperationKind, keyNumber: Int64, readField: Int, writeField: Int) -> Operation {
-        let namer = keyNamer
-        keyLength = keyBuffer.withUnsafeMutableBytes { namer.write(keyNumber: keyNumber, into: $0) }
+        let prefixLength = prefixLength, hashed = hashedKeys, padding = zeroPadding
+        keyLength = prefixLength + keyBuffer.withUnsafeMutableBytes {
+            KeyNamer.writeNumber(keyNumber: keyNumber, hashed: hashed, zeroPadding: padding, into: $0.baseAddress! + prefixLength)
+        }
         return Operation(kind: kind, keyNumber: keyNumber, keyLength: keyLength, scanLength: 0,
                          readField: readField, writeField: writeField)
     }

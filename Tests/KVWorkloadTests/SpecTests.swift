@@ -65,6 +65,7 @@ struct SpecTests {
         (["hotspotdatafraction": "1.5"], "'hotspotdatafraction'"),
         (["phases": "10s@fast"], "DURATION@RATE"),
         (["readallfields": "yes"], "true or false"),
+        (["dataintegrity": "true"], "not supported"),
         (["recordcount": "100", "insertstart": "100"], "insertstart (100) must be below recordcount (100)"),
     ])
     func invalid(values: [String: String], message: String) {

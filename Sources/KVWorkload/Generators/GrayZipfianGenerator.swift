@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// YCSB's `ZipfianGenerator`, reproduced: Gray et al.'s approximate Zipf sampler ("Quickly
 /// Generating Billion-Record Synthetic Databases", SIGMOD 1994) over [base, base+items).
 /// Kept for YCSB-compatible mode (scrambled zipfian, `latest`, zipfian scan and field lengths).

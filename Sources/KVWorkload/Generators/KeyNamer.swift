@@ -26,44 +26,69 @@ public struct KeyNamer: Sendable, Equatable {
     @inlinable
     public func write(keyNumber: Int64, into buffer: UnsafeMutableRawBufferPointer) -> Int {
         precondition(buffer.count >= maximumLength, "key buffer too small")
-        let n = printedNumber(keyNumber)
+        let out = buffer.baseAddress!
+        prefix.withUnsafeBytes { out.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        return prefix.count + writeNumber(keyNumber: keyNumber, into: out + prefix.count)
+    }
+
+    /// Writes only the part after the prefix (padding and number) at `out` (room for
+    /// `maximumLength - prefix.count` bytes) and returns its length: lets a caller keep the
+    /// prefix in place and rewrite just the number.
+    @inlinable
+    public func writeNumber(keyNumber: Int64, into out: UnsafeMutableRawPointer) -> Int {
+        Self.writeNumber(keyNumber: keyNumber, hashed: hashed, zeroPadding: zeroPadding, into: out)
+    }
+
+    /// `writeNumber(keyNumber:into:)` without a namer value (no reference counting on hot paths).
+    @inlinable
+    public static func writeNumber(keyNumber: Int64, hashed: Bool, zeroPadding: Int, into out: UnsafeMutableRawPointer) -> Int {
+        let n = hashed ? YCSBHash.fnv64(keyNumber) : keyNumber
         let negative = n < 0
-        var magnitude = negative ? UInt64(bitPattern: n).magnitudeOfNegative : UInt64(n)
-        // Digits, least significant first, into a small stack scratch.
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes of scratch
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { scratch in
-            repeat {
-                scratch[count] = UInt8(truncatingIfNeeded: magnitude % 10) &+ 48
-                magnitude /= 10
-                count += 1
-            } while magnitude != 0
-        }
+        let magnitude = negative ? UInt64(bitPattern: n).magnitudeOfNegative : UInt64(n)
+        let digits = Self.decimalDigitCount(magnitude)
+        let printed = digits + (negative ? 1 : 0)
         var at = 0
-        for byte in prefix {
-            buffer[at] = byte
-            at += 1
-        }
-        let printedLength = count + (negative ? 1 : 0)
-        if printedLength < zeroPadding {
-            for _ in 0..<(zeroPadding - printedLength) {
-                buffer[at] = 48
-                at += 1
-            }
+        if printed < zeroPadding {
+            at = zeroPadding - printed
+            out.initializeMemory(as: UInt8.self, repeating: 48, count: at)
         }
         if negative {
-            buffer[at] = 45  // "-"
+            out.storeBytes(of: 45, toByteOffset: at, as: UInt8.self)  // "-"
             at += 1
         }
-        withUnsafeBytes(of: &digits) { scratch in
-            var i = count - 1
-            while i >= 0 {
-                buffer[at] = scratch[i]
-                at += 1
-                i -= 1
-            }
+        let pairs = Self.digitPairs.utf8Start
+        var end = at + digits
+        var v = magnitude
+        while v >= 100 {
+            let r = Int(v % 100)
+            v /= 100
+            end -= 2
+            out.storeBytes(of: pairs[2 * r], toByteOffset: end, as: UInt8.self)
+            out.storeBytes(of: pairs[2 * r + 1], toByteOffset: end + 1, as: UInt8.self)
         }
-        return at
+        if v >= 10 {
+            let r = Int(v)
+            out.storeBytes(of: pairs[2 * r], toByteOffset: end - 2, as: UInt8.self)
+            out.storeBytes(of: pairs[2 * r + 1], toByteOffset: end - 1, as: UInt8.self)
+        } else {
+            out.storeBytes(of: UInt8(truncatingIfNeeded: v) &+ 48, toByteOffset: end - 1, as: UInt8.self)
+        }
+        return at + digits
+    }
+
+    @usableFromInline
+    static let digitPairs: StaticString =
+        "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+
+    @inlinable
+    static func decimalDigitCount(_ v: UInt64) -> Int {
+        var count = 1
+        var threshold: UInt64 = 10
+        while count < 20 && v >= threshold {
+            count += 1
+            threshold = threshold &* 10
+        }
+        return count
     }
 
     /// The key for `keyNumber` as a String (convenient, allocates: not for the hot path).

@@ -60,7 +60,7 @@ public struct ScrambledZipfianGenerator: Sendable {
 
 /// A keyed pseudo-random bijection of [0, domain): a balanced Feistel network over the
 /// smallest even bit width covering the domain, with cycle walking (fewer than 4 rounds of
-/// walking on average). Stateless and cheap: a few multiply-xorshift mixes per application.
+/// walking on average). Stateless and cheap: four multiplies per application.
 public struct FeistelPermutation: Sendable {
     public let domain: UInt64
     @usableFromInline let halfBits: UInt64
@@ -89,17 +89,16 @@ public struct FeistelPermutation: Sendable {
     func encrypt(_ value: UInt64) -> UInt64 {
         var left = value >> halfBits
         var right = value & halfMask
-        left ^= Self.mix(right ^ keys.0) & halfMask
-        right ^= Self.mix(left ^ keys.1) & halfMask
-        left ^= Self.mix(right ^ keys.2) & halfMask
-        right ^= Self.mix(left ^ keys.3) & halfMask
+        left ^= round(right, keys.0)
+        right ^= round(left, keys.1)
+        left ^= round(right, keys.2)
+        right ^= round(left, keys.3)
         return left << halfBits | right
     }
 
+    /// Round function: multiplicative hashing of (half ^ key), keeping the top `halfBits` bits.
     @inlinable
-    static func mix(_ x: UInt64) -> UInt64 {
-        var z = x &* 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 32)) &* 0xD6E8_FEB8_6659_FD93
-        return z ^ (z >> 32)
+    func round(_ half: UInt64, _ key: UInt64) -> UInt64 {
+        ((half ^ key) &* 0x9E37_79B9_7F4A_7C15) >> (64 - halfBits)
     }
 }

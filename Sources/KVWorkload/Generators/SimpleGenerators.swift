@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Uniform keynums in [lower, upper] (YCSB `UniformLongGenerator`, without its modulo bias).
 public struct UniformGenerator: Sendable {
     public let lower: Int64

@@ -69,6 +69,7 @@ public struct FieldValue: Sendable, Equatable {
 /// `fieldlengthdistribution`: constant `fieldlength`, uniform in [minfieldlength, fieldlength],
 /// or zipfian over that range (shorter lengths more common, θ = 0.99 as YCSB).
 public struct FieldLengthGenerator: Sendable {
+    /// The length law.
     public enum Distribution: String, Sendable, CaseIterable {
         case constant, uniform, zipfian
     }

@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Exact Zipf sampling over ranks 0..<itemCount with any exponent θ > 0 (θ = 1 included):
 /// P(rank k) = (k+1)^-θ / Σ_{i=1}^{n} i^-θ, rank 0 the most popular.
 ///

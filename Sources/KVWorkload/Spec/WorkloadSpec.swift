@@ -169,6 +169,9 @@ public struct WorkloadSpec: Sendable, Equatable {
             }
             phases = value
         }
+        if try p.bool("dataintegrity", false) {
+            throw p.fail("dataintegrity", "false (YCSB's data-integrity mode is not supported)")
+        }
         try validate(p)
     }
 
