@@ -27,6 +27,7 @@ let package = Package(
         .library(name: "KVRingLab", targets: ["KVRingLab"]),
         .library(name: "KVWorkload", targets: ["KVWorkload"]),
         .library(name: "KVNodeServer", targets: ["KVNodeServer"]),
+        .library(name: "KVLoad", targets: ["KVLoad"]),
     ],
     traits: [
         .trait(name: "Jemalloc", description: "Link libjemalloc as the process allocator (turn off for sanitizer builds)"),
@@ -75,6 +76,16 @@ let package = Package(
             swiftSettings: hotPath
         ),
 
+        // The load driver: bindings, workers, recorders, reports.
+        .target(
+            name: "KVLoad",
+            dependencies: nio + [
+                "KVWorkload", "RESP", "KVStorage", "KVHash",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // Executables.
         .executableTarget(
             name: "kvnode",
@@ -88,7 +99,7 @@ let package = Package(
         .executableTarget(
             name: "kvbench",
             dependencies: [
-                "KVRingLab", "KVPartitioning", "KVWorkload", "CJemallocShim",
+                "KVRingLab", "KVPartitioning", "KVWorkload", "KVLoad", "CJemallocShim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -99,6 +110,10 @@ let package = Package(
         .testTarget(name: "KVStorageTests", dependencies: ["KVStorage", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "KVPartitioningTests", dependencies: ["KVPartitioning", "KVRingLab", "KVHash"]),
         .testTarget(name: "KVWorkloadTests", dependencies: ["KVWorkload"]),
+        .testTarget(
+            name: "KVLoadTests",
+            dependencies: ["KVLoad", "KVWorkload", "RESP", .product(name: "Histogram", package: "hdrhistogram-swift")] + nio
+        ),
         .testTarget(
             name: "KVNodeServerTests",
             dependencies: ["KVNodeServer", "RESP"] + nio

@@ -1,11 +1,12 @@
 import ArgumentParser
 
-/// `kvbench`: the load generator and lab for key-value stores.
+/// `kvbench`: YCSB-compatible load generation, honest latency reports, the partitioning lab and the
+/// cluster simulator for key-value stores.
 @main
 struct KVBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kvbench",
         abstract: "Benchmark and load-generation toolkit for key-value stores.",
-        subcommands: [RingCommand.self]
+        subcommands: [LoadCommand.self, RunCommand.self, MergeCommand.self, RingCommand.self]
     )
 }

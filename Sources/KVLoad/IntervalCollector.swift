@@ -1,0 +1,51 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#endif
+import Foundation
+import KVWorkload
+
+/// One worker's histograms for one interval (or its final partial interval).
+public struct IntervalSnapshot: Sendable {
+    public var worker: Int
+    public var interval: Int
+    public var histograms: HistogramSet
+    /// Operations the worker started in the interval (the offered load).
+    public var scheduled: Int64
+    public var final: Bool
+    public var nodes: NodeTally?
+    public var endTime: UInt64 = 0
+
+    public init(worker: Int, interval: Int, histograms: HistogramSet, scheduled: Int64, final: Bool,
+                nodes: NodeTally? = nil, endTime: UInt64 = 0) {
+        self.worker = worker
+        self.interval = interval
+        self.histograms = histograms
+        self.scheduled = scheduled
+        self.final = final
+        self.nodes = nodes
+        self.endTime = endTime
+    }
+}
+
+/// The mailbox between workers and the reporter. Workers deliver once per interval (the
+/// only locked step, off the per-operation path); the reporter drains.
+public final class IntervalCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var pending: [IntervalSnapshot] = []
+
+    public init() {}
+
+    public func deliver(_ snapshot: IntervalSnapshot) {
+        lock.lock()
+        pending.append(snapshot)
+        lock.unlock()
+    }
+
+    public func drain() -> [IntervalSnapshot] {
+        lock.lock()
+        defer { lock.unlock() }
+        let all = pending
+        pending.removeAll(keepingCapacity: true)
+        return all
+    }
+}

@@ -1,0 +1,118 @@
+import KVWorkload
+
+/// Latency statistics of one histogram in microseconds (what every report prints).
+public struct LatencyStats: Sendable, Equatable, Codable {
+    public var count: UInt64
+    public var meanMicros: Double
+    public var minMicros: Double
+    public var p50Micros: Double
+    public var p90Micros: Double
+    public var p99Micros: Double
+    public var p999Micros: Double
+    public var p9999Micros: Double
+    public var maxMicros: Double
+
+    public init(_ h: LatencyHistogram?) {
+        guard let h, h.totalCount > 0 else {
+            self = LatencyStats(count: 0, mean: 0, min: 0, p: [0, 0, 0, 0, 0], max: 0)
+            return
+        }
+        func us(_ ns: UInt64) -> Double { Double(ns) / 1000 }
+        self = LatencyStats(count: h.totalCount, mean: h.mean / 1000, min: us(h.min),
+                            p: [50, 90, 99, 99.9, 99.99].map { us(h.valueAtPercentile($0)) }, max: us(h.max))
+    }
+
+    init(count: UInt64, mean: Double, min: Double, p: [Double], max: Double) {
+        self.count = count
+        meanMicros = mean
+        minMicros = min
+        p50Micros = p[0]
+        p90Micros = p[1]
+        p99Micros = p[2]
+        p999Micros = p[3]
+        p9999Micros = p[4]
+        maxMicros = max
+    }
+}
+
+/// One `timeseries.csv` row: one interval of one operation (or `Intended-` operation).
+public struct TimeseriesRow: Sendable, Equatable, Codable {
+    public var second: Int
+    public var operation: String
+    public var stats: LatencyStats
+    public var errors: UInt64
+}
+
+/// Merges workers' interval snapshots into per-interval rows, interval-log lines and totals.
+/// An interval is final once every worker has delivered it (or finished), so a stalled
+/// worker delays, but never loses, its share. Single-threaded (the reporter's).
+public struct RunAggregator {
+    public let workerCount: Int
+    public let openLoop: Bool
+    public let intervalSeconds: Double
+    /// Everything measured (warm-up excluded).
+    public private(set) var totals = HistogramSet()
+    public private(set) var rows: [TimeseriesRow] = []
+    /// Interval-log lines per log name (`READ` → lines), in interval order.
+    public private(set) var logLines: [String: [String]] = [:]
+    public private(set) var nodes: NodeTally?
+    public private(set) var scheduled: Int64 = 0
+    public private(set) var lastFinalized = -1
+    /// The latest finalized interval's merged histograms (for the status line).
+    public private(set) var latest = HistogramSet()
+    public private(set) var endTime: UInt64 = 0
+    var delivered: [Int]
+    var finishedWorkers: [Bool]
+    var open: [Int: HistogramSet] = [:]
+
+    public init(workerCount: Int, openLoop: Bool, intervalSeconds: Double = 1) {
+        self.workerCount = workerCount
+        self.openLoop = openLoop
+        self.intervalSeconds = intervalSeconds
+        delivered = Array(repeating: -1, count: workerCount)
+        finishedWorkers = Array(repeating: false, count: workerCount)
+    }
+
+    /// True when every worker has finished and every interval is final.
+    public var isComplete: Bool { finishedWorkers.allSatisfy { $0 } && open.isEmpty }
+
+    /// Folds in snapshots; returns the intervals finalized by them.
+    @discardableResult
+    public mutating func absorb(_ snapshots: [IntervalSnapshot]) -> [Int] {
+        for s in snapshots {
+            open[s.interval, default: HistogramSet()].add(s.histograms)
+            scheduled += s.scheduled
+            delivered[s.worker] = max(delivered[s.worker], s.interval)
+            if s.final {
+                finishedWorkers[s.worker] = true
+                endTime = max(endTime, s.endTime)
+                if let n = s.nodes {
+                    if nodes == nil { nodes = n } else { nodes!.add(n) }
+                }
+            }
+        }
+        var done: [Int] = []
+        let ready = zip(delivered, finishedWorkers).map { $1 ? Int.max : $0 }.min() ?? Int.max
+        for index in open.keys.sorted() where index <= ready {
+            finalize(index, open.removeValue(forKey: index)!)
+            done.append(index)
+        }
+        return done
+    }
+
+    mutating func finalize(_ index: Int, _ set: HistogramSet) {
+        totals.add(set)
+        latest = set
+        lastFinalized = index
+        let start = Double(index) * intervalSeconds
+        let measures: [LatencyMeasure] = openLoop ? [.service, .intended] : [.service]
+        for kind in set.kindsPresent {
+            let errors = set.count(kind, .error) + set.count(kind, .timeout)
+            for measure in measures {
+                let merged = set.merged(kinds: [kind], measure: measure)
+                rows.append(TimeseriesRow(second: index, operation: measure.name(of: kind), stats: LatencyStats(merged), errors: errors))
+            }
+            logLines[kind.ycsbName, default: []].append(contentsOf: IntervalLog.lines(for: set, kind: kind, start: start, length: intervalSeconds))
+        }
+    }
+}

@@ -1,0 +1,190 @@
+import KVWorkload
+
+/// An operation handed out by a worker, kept until its reply arrives.
+public struct InFlightOperation: Sendable {
+    public var operation: Operation
+    /// Intended start (open loop) or the send time (closed loop), monotonic ns.
+    public var intended: UInt64
+    /// Actual send, monotonic ns.
+    public var sent: UInt64
+    /// False during warm-up: not recorded.
+    public var measured: Bool
+}
+
+/// What a worker should do next.
+public enum WorkerStep: Sendable {
+    case send(InFlightOperation)
+    case wait(until: UInt64)
+    case done
+}
+
+/// The binding-independent state of one worker: its operation stream, open-loop pacer,
+/// warm-up and limits, histograms and interval hand-off. Owned by one thread (or event loop);
+/// recording takes no lock. Once per interval the histograms go to the `IntervalCollector`.
+public struct WorkerCore {
+    public let index: Int
+    public var stream: OperationStream
+    public var pacer: Pacer
+    public private(set) var histograms = HistogramSet()
+    public let openLoop: Bool
+    let limit: Int64
+    let deadline: UInt64
+    let warmupUntil: UInt64
+    var warmupOperations: Int64
+    let intervalNanos: UInt64
+    let start: UInt64
+    let collector: IntervalCollector
+    public private(set) var measuredIssued: Int64 = 0
+    public private(set) var inFlight = 0
+    var intervalIndex = 0
+    var nextIntervalEnd: UInt64
+    var intervalScheduled: Int64 = 0
+    var nodes: NodeTally
+    var finished = false
+
+    public init(index: Int, plan: RunPlan, start: UInt64, collector: IntervalCollector, nodeCount: Int = 1) {
+        self.index = index
+        self.start = start
+        self.collector = collector
+        stream = OperationStream(spec: plan.spec, phase: plan.phase, threadIndex: index, threadCount: plan.threads)
+        let perWorker = plan.phases.map { Phase(duration: $0.duration, startRate: $0.startRate / Double(plan.threads),
+                                                endRate: $0.endRate / Double(plan.threads)) }
+        pacer = Pacer(start: start, rate: plan.targetRate / Double(plan.threads), phases: perWorker, catchUpFactor: plan.catchUpFactor)
+        openLoop = plan.isOpenLoop
+        limit = plan.operationLimit(worker: index)
+        let warm = plan.warmupSeconds
+        warmupUntil = start &+ UInt64(warm * 1e9)
+        if case .operations(let n) = plan.warmup {
+            let t = Int64(plan.threads)
+            warmupOperations = n / t + (Int64(index) < n % t ? 1 : 0)
+        } else {
+            warmupOperations = 0
+        }
+        let limitSeconds = plan.phases.isEmpty ? (plan.duration > 0 ? warm + plan.duration : 0) : plan.timeLimit
+        deadline = limitSeconds > 0 ? start &+ UInt64(limitSeconds * 1e9) : 0
+        intervalNanos = plan.intervalNanos
+        nextIntervalEnd = start &+ plan.intervalNanos
+        nodes = NodeTally(nodeCount: nodeCount)
+    }
+
+    /// The next step at `now`. After `.send`, the operation's key is in `stream` until the next call.
+    public mutating func next(now: UInt64) -> WorkerStep {
+        if now >= nextIntervalEnd { closeInterval(now: now) }
+        if finished { return .done }
+        if limit > 0, measuredIssued >= limit { return .done }
+        if deadline > 0, now >= deadline { return .done }
+        if stream.phase == .run, stream.spec.insertProportion > 0, inFlight >= 1 << 15 { return .wait(until: now &+ 100_000) }
+        switch pacer.next(now: now) {
+        case .finished:
+            return .done
+        case .wait(let until):
+            return .wait(until: deadline > 0 ? min(until, deadline) : until)
+        case .send(let intended):
+            let operation = stream.next()
+            var measured = true
+            if warmupOperations > 0 {
+                warmupOperations -= 1
+                measured = false
+            } else if intended < warmupUntil {
+                measured = false
+            } else {
+                measuredIssued += 1
+            }
+            intervalScheduled += 1
+            inFlight += 1
+            return .send(InFlightOperation(operation: operation, intended: intended, sent: now, measured: measured))
+        }
+    }
+
+    /// Records a completed operation (sent to node `node`) at `now`.
+    @inline(__always)
+    public mutating func complete(_ op: InFlightOperation, outcome: OperationOutcome, now: UInt64, node: Int = 0) {
+        inFlight -= 1
+        if op.operation.kind == .insert, stream.phase == .run { stream.acknowledgeInsert(keyNumber: op.operation.keyNumber) }
+        if op.measured {
+            let slot = HistogramSlot(kind: op.operation.kind, outcome: outcome, measure: .service).index
+            histograms.record(now &- op.sent, in: slot)
+            if openLoop { histograms.record(now &- op.intended, in: slot + 1) }
+            nodes.record(node: node, keyNumber: op.operation.keyNumber)
+        }
+        if now >= nextIntervalEnd { closeInterval(now: now) }
+    }
+
+    /// Hands the current interval's histograms to the collector if its end has passed.
+    public mutating func tick(now: UInt64) {
+        if now >= nextIntervalEnd { closeInterval(now: now) }
+    }
+
+    mutating func closeInterval(now: UInt64) {
+        while now >= nextIntervalEnd {
+            let snapshot = IntervalSnapshot(worker: index, interval: intervalIndex, histograms: histograms,
+                                            scheduled: intervalScheduled, final: false)
+            collector.deliver(snapshot)
+            histograms = HistogramSet()
+            intervalScheduled = 0
+            intervalIndex += 1
+            nextIntervalEnd &+= intervalNanos
+        }
+    }
+
+    /// Delivers the last partial interval and the node tally; the worker then stops.
+    public mutating func finish(now: UInt64) {
+        guard !finished else { return }
+        closeInterval(now: now)
+        finished = true
+        collector.deliver(IntervalSnapshot(worker: index, interval: intervalIndex, histograms: histograms,
+                                           scheduled: intervalScheduled, final: true, nodes: nodes, endTime: now))
+        histograms = HistogramSet()
+    }
+}
+
+/// Per-node operation counts and the set of keynums each node saw (for `nodes.csv`).
+public struct NodeTally: Sendable {
+    public private(set) var operations: [Int64]
+    public private(set) var touched: [KeySet]
+
+    public init(nodeCount: Int) {
+        operations = Array(repeating: 0, count: max(nodeCount, 1))
+        touched = Array(repeating: KeySet(), count: max(nodeCount, 1))
+    }
+
+    @inline(__always)
+    public mutating func record(node: Int, keyNumber: Int64) {
+        operations[node] += 1
+        touched[node].insert(keyNumber)
+    }
+
+    public mutating func add(_ other: NodeTally) {
+        for i in 0..<min(operations.count, other.operations.count) {
+            operations[i] += other.operations[i]
+            touched[i].formUnion(other.touched[i])
+        }
+    }
+}
+
+/// A growable bitmap of non-negative keynums.
+public struct KeySet: Sendable {
+    var words: [UInt64] = []
+
+    public init() {}
+
+    @inline(__always)
+    public mutating func insert(_ key: Int64) {
+        guard key >= 0 else { return }
+        let word = Int(key >> 6)
+        if word >= words.count { words.append(contentsOf: repeatElement(0, count: max(word + 1 - words.count, words.count))) }
+        words[word] |= 1 << UInt64(key & 63)
+    }
+
+    public func contains(_ key: Int64) -> Bool {
+        let word = Int(key >> 6)
+        return key >= 0 && word < words.count && words[word] & (1 << UInt64(key & 63)) != 0
+    }
+
+    public mutating func formUnion(_ other: KeySet) {
+        if other.words.count > words.count { words.append(contentsOf: repeatElement(0, count: other.words.count - words.count)) }
+        for i in 0..<other.words.count { words[i] |= other.words[i] }
+    }
+
+    public var count: Int { words.reduce(0) { $0 + $1.nonzeroBitCount } }
+}

@@ -1,0 +1,94 @@
+import ArgumentParser
+import Foundation
+import KVLoad
+import KVStorage
+import KVWorkload
+
+/// Options shared by `load` and `run`: the workload, the binding's connection settings, pacing and output.
+struct WorkloadOptions: ParsableArguments {
+    @Argument(help: "Binding: embedded (in-process store, default), kvnode, redis (any RESP server) or null (measures kvbench itself).")
+    var binding: String = "embedded"
+
+    @Option(name: .customShort("P"), help: ArgumentHelp("A YCSB workload properties file (repeatable; later files win).", valueName: "file"))
+    var propertyFiles: [String] = []
+
+    @Option(name: .customShort("p"), help: ArgumentHelp("A property override (repeatable; wins over every file).", valueName: "key=value"))
+    var overrides: [String] = []
+
+    @Option(name: .long, help: "Server host:port for redis/kvnode (repeatable or comma-separated; default 127.0.0.1:6379).")
+    var hosts: [String] = []
+
+    @Option(name: .long, help: "Connections per worker thread (redis/kvnode).")
+    var connections: Int = 1
+
+    @Option(name: .long, help: "Requests in flight per connection (redis/kvnode); 1 = no pipelining.")
+    var pipeline: Int = 1
+
+    @Option(name: .long, help: "Worker threads (default: the threadcount property, else 1).")
+    var threads: Int?
+
+    @Option(name: .long, help: "Open loop at this total rate in ops/s (default: the target property; 0 = closed loop).")
+    var target: Double?
+
+    @Option(name: .long, help: "Measured seconds (default: the maxexecutiontime property; 0 = until operationcount is done).")
+    var duration: Double?
+
+    @Option(name: .long, help: "Warm-up excluded from statistics: seconds like 5s / 500ms, or an operation count (default: the warmup property).")
+    var warmup: String?
+
+    @Option(name: .long, help: "Seed for a reproducible run (overrides the seed property).")
+    var seed: UInt64?
+
+    @Option(name: .long, help: "Write summary.csv, timeseries.csv, nodes.csv, summary.json, summary.txt and <OP>.hlog interval logs here.")
+    var out: String?
+
+    @Option(name: .long, help: "Operation timeout in seconds (redis/kvnode).")
+    var timeout: Double = 10
+
+    @Option(name: .long, help: "fsync policy of the embedded store: no, everysec or always.")
+    var embeddedFsync: String = "no"
+
+    @Option(name: .long, help: "Data directory of the embedded store (default: a temporary directory removed at exit).")
+    var embeddedDir: String?
+
+    @Flag(name: .long, help: "No live status line.")
+    var quiet = false
+
+    func execute(phase: WorkloadPhase) throws {
+        guard let kind = BindingKind(rawValue: binding) else {
+            throw ValidationError("unknown binding \(binding); use one of " + BindingKind.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        var extra = overrides
+        if let seed { extra.append("seed=\(seed)") }
+        let properties = try WorkloadProperties.load(files: propertyFiles, overrides: extra)
+        for warning in properties.typoWarnings() { writeToStandardError("warning: \(warning)\n") }
+        let spec = try WorkloadSpec(properties: properties)
+        var warm: Warmup?
+        if let warmup {
+            guard let parsed = Warmup.parse(warmup) else { throw ValidationError("bad --warmup \(warmup)") }
+            warm = parsed
+        }
+        let plan = RunPlan(spec: spec, phase: phase, threads: threads, targetRate: target, duration: duration, warmup: warm)
+        let status = quiet ? nil : StatusLine()
+        var result: RunResult
+        switch kind {
+        case .null:
+            result = try LoadDriver.run(plan: plan, binding: NullBinding(), bindingName: "null", status: status)
+        case .embedded:
+            guard let policy = FsyncPolicy(rawValue: embeddedFsync) else { throw ValidationError("bad --embedded-fsync \(embeddedFsync)") }
+            let store = try EmbeddedBinding(directory: embeddedDir, fsync: policy)
+            defer { try? store.close() }
+            if phase == .run, embeddedDir == nil { try store.preload(spec: spec) }
+            result = try LoadDriver.run(plan: plan, binding: store, bindingName: "embedded", status: status)
+            if phase == .run, embeddedDir == nil { result.notes.append("embedded: the in-process store was preloaded with the load phase's records (unmeasured)") }
+        case .redis, .kvnode:
+            let hostList = hosts.flatMap { $0.split(separator: ",").map(String.init) }
+            let configuration = RESPBindingConfiguration(hosts: hostList.isEmpty ? ["127.0.0.1:6379"] : hostList,
+                                                         connectionsPerThread: connections, pipelineDepth: pipeline, timeoutSeconds: timeout)
+            result = try RESPDriver.run(plan: plan, configuration: configuration, bindingName: kind.rawValue, status: status)
+            if spec.scanProportion > 0 { result.notes.append("scans are MGET of scanLength consecutive keynums (RESP strings have no ordered scan)") }
+        }
+        print(Reports.ycsbText(result), terminator: "")
+        if let out { try Reports.write(result, to: out) }
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import Histogram
+import KVLoad
+import KVWorkload
+import Testing
+
+@Suite("Recording and merging")
+struct RecorderTests {
+    /// Percentiles from per-worker sets merged at the end agree with an exact sort within 3 significant digits.
+    @Test func mergedPercentilesMatchExactSort() {
+        var state: UInt64 = 42
+        func nextRandom() -> UInt64 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return state >> 33
+        }
+        var raw: [UInt64] = []
+        var workers = [HistogramSet](repeating: HistogramSet(), count: 4)
+        let slot = HistogramSlot(kind: .read, outcome: .ok, measure: .service).index
+        for i in 0..<200_000 {
+            // Log-spread values from ~1 µs to ~100 ms, in ns.
+            let exponent = Double(nextRandom() % 10_000) / 10_000 * 11.5
+            let value = UInt64(1000 * exp(exponent))
+            raw.append(value)
+            workers[i % 4].record(value, in: slot)
+        }
+        var merged = HistogramSet()
+        for w in workers { merged.add(w) }
+        let h = try! #require(merged[HistogramSlot(kind: .read, outcome: .ok, measure: .service)])
+        raw.sort()
+        #expect(h.totalCount == UInt64(raw.count))
+        for p in [50.0, 90, 99, 99.9, 99.99, 100] {
+            let rank = max(Int((p / 100 * Double(raw.count)).rounded(.up)) - 1, 0)
+            let exact = Double(raw[rank])
+            let estimate = Double(h.valueAtPercentile(p))
+            #expect(abs(estimate - exact) / exact <= 0.001, "p\(p): \(estimate) vs exact \(exact)")
+        }
+    }
+
+    @Test func slotsIndexRoundTrip() {
+        for i in 0..<HistogramSlot.count {
+            #expect(HistogramSlot(index: i).index == i)
+        }
+    }
+
+    @Test func aggregatorWaitsForEveryWorker() {
+        let collector = IntervalCollector()
+        _ = collector
+        var a = RunAggregator(workerCount: 2, openLoop: false)
+        var s = HistogramSet()
+        s.record(1000, in: HistogramSlot(kind: .read, outcome: .ok, measure: .service).index)
+        #expect(a.absorb([IntervalSnapshot(worker: 0, interval: 0, histograms: s, scheduled: 1, final: false)]).isEmpty)
+        #expect(a.absorb([IntervalSnapshot(worker: 1, interval: 0, histograms: s, scheduled: 1, final: false)]) == [0])
+        #expect(a.totals.count(.read, .ok) == 2)
+        a.absorb([IntervalSnapshot(worker: 0, interval: 1, histograms: HistogramSet(), scheduled: 0, final: true),
+                  IntervalSnapshot(worker: 1, interval: 1, histograms: s, scheduled: 0, final: true)])
+        #expect(a.isComplete)
+        #expect(a.totals.count(.read, .ok) == 3)
+    }
+}
