@@ -1,0 +1,214 @@
+import KVHash
+
+/// Why bytes could not be decoded as a causal context or sibling set.
+public enum VersionDecodingError: Error, Equatable, Sendable {
+    case truncated
+    case unknownVersion(UInt8)
+    case badChecksum
+    case malformed(String)
+    case trailingBytes
+}
+
+/// Little helpers shared by the context and sibling-set codecs: LEB128 varints and a 4-byte
+/// checksum (low half of XXH3-64) over everything before it.
+struct ByteWriter {
+    var bytes: [UInt8] = []
+
+    mutating func byte(_ b: UInt8) { bytes.append(b) }
+
+    mutating func varint(_ v: UInt64) {
+        var x = v
+        while x >= 0x80 {
+            bytes.append(UInt8(x & 0x7F) | 0x80)
+            x >>= 7
+        }
+        bytes.append(UInt8(x))
+    }
+
+    mutating func blob(_ b: some Collection<UInt8>) {
+        varint(UInt64(b.count))
+        bytes.append(contentsOf: b)
+    }
+
+    mutating func string(_ s: String) { blob(Array(s.utf8)) }
+
+    mutating func actor(_ a: Actor) {
+        string(a.node)
+        varint(UInt64(a.epoch))
+    }
+
+    /// Appends the checksum and returns the finished bytes.
+    mutating func finish() -> [UInt8] {
+        let sum = UInt32(truncatingIfNeeded: XXH3.hash(bytes, seed: 0x4B56_4456))
+        for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: sum >> UInt32(shift))) }
+        return bytes
+    }
+}
+
+struct ByteReader {
+    let bytes: [UInt8]
+    var index = 0
+    let end: Int
+
+    /// Checks the trailing checksum and positions the reader on the payload.
+    init(checked bytes: [UInt8]) throws(VersionDecodingError) {
+        guard bytes.count >= 5 else { throw .truncated }
+        self.bytes = bytes
+        end = bytes.count - 4
+        var stored: UInt32 = 0
+        for k in 0..<4 { stored |= UInt32(bytes[end + k]) << UInt32(8 * k) }
+        let sum = UInt32(truncatingIfNeeded: XXH3.hash(bytes[0..<end], seed: 0x4B56_4456))
+        guard sum == stored else { throw .badChecksum }
+    }
+
+    var atEnd: Bool { index == end }
+
+    mutating func byte() throws(VersionDecodingError) -> UInt8 {
+        guard index < end else { throw .truncated }
+        defer { index += 1 }
+        return bytes[index]
+    }
+
+    mutating func varint() throws(VersionDecodingError) -> UInt64 {
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            let b = try byte()
+            if shift == 63 && b > 1 { throw .malformed("varint overflow") }
+            result |= UInt64(b & 0x7F) << shift
+            if b & 0x80 == 0 { return result }
+            shift += 7
+            if shift > 63 { throw .malformed("varint too long") }
+        }
+    }
+
+    mutating func count(max: Int) throws(VersionDecodingError) -> Int {
+        let n = try varint()
+        guard n <= UInt64(max), n <= UInt64(end - index) || max == 0 else { throw .malformed("count too large") }
+        return Int(n)
+    }
+
+    mutating func blob(maxLength: Int) throws(VersionDecodingError) -> ArraySlice<UInt8> {
+        let n = try varint()
+        guard n <= UInt64(maxLength) else { throw .malformed("length too large") }
+        guard n <= UInt64(end - index) else { throw .truncated }
+        defer { index += Int(n) }
+        return bytes[index..<(index + Int(n))]
+    }
+
+    mutating func actor() throws(VersionDecodingError) -> Actor {
+        let raw = try blob(maxLength: 255)
+        guard !raw.isEmpty else { throw .malformed("empty node id") }
+        let node = String(decoding: raw, as: UTF8.self)
+        guard node.utf8.elementsEqual(raw) else { throw .malformed("node id is not UTF-8") }
+        let epoch = try varint()
+        guard epoch <= UInt64(UInt32.max) else { throw .malformed("epoch too large") }
+        return Actor(node: node, epoch: UInt32(epoch))
+    }
+
+    /// Reads a version vector body: count, then strictly increasing actors with non-zero counters.
+    mutating func versionVector() throws(VersionDecodingError) -> VersionVector {
+        let n = try count(max: CausalContextCoding.maxActors)
+        var entries: [VersionVector.Entry] = []
+        entries.reserveCapacity(n)
+        for _ in 0..<n {
+            let a = try actor()
+            let c = try varint()
+            guard c > 0 else { throw .malformed("zero counter") }
+            if let last = entries.last, !(last.actor < a) { throw .malformed("actors not sorted") }
+            entries.append(.init(actor: a, counter: c))
+        }
+        return VersionVector(sortedEntries: entries)
+    }
+}
+
+extension ByteWriter {
+    mutating func versionVector(_ v: VersionVector) {
+        varint(UInt64(v.entries.count))
+        for e in v.entries {
+            actor(e.actor)
+            varint(e.counter)
+        }
+    }
+}
+
+/// The opaque causal context clients carry between a read and a write: a version byte, the
+/// version vector, and a checksum. Garbage, truncation and bit flips are rejected with an error.
+public enum CausalContextCoding {
+    /// Current format version.
+    public static let version: UInt8 = 1
+    /// Largest number of actors accepted in one context.
+    public static let maxActors = 4096
+
+    /// Encodes a context.
+    public static func encode(_ context: VersionVector) -> [UInt8] {
+        var w = ByteWriter()
+        w.byte(version)
+        w.versionVector(context)
+        return w.finish()
+    }
+
+    /// Decodes a context; empty input is the empty context (a blind write).
+    public static func decode(_ bytes: [UInt8]) throws(VersionDecodingError) -> VersionVector {
+        if bytes.isEmpty { return VersionVector() }
+        var r = try ByteReader(checked: bytes)
+        let v = try r.byte()
+        guard v == version else { throw .unknownVersion(v) }
+        let vv = try r.versionVector()
+        guard r.atEnd else { throw .trailingBytes }
+        return vv
+    }
+}
+
+/// The stored and replicated form of a `SiblingSet`: version byte, context, then each sibling as
+/// (index of its actor in the context, counter, timestamp, flags, value), then a checksum.
+public enum SiblingSetCoding {
+    public static let version: UInt8 = 1
+    /// Largest value accepted (64 MiB).
+    public static let maxValueLength = 64 << 20
+    /// Largest sibling count accepted.
+    public static let maxSiblings = 65_536
+
+    public static func encode(_ set: SiblingSet) -> [UInt8] {
+        var w = ByteWriter()
+        w.byte(version)
+        w.versionVector(set.context)
+        w.varint(UInt64(set.siblings.count))
+        let entries = set.context.entries
+        for s in set.siblings {
+            let actorIndex = entries.firstIndex { $0.actor == s.dot.actor } ?? 0
+            w.varint(UInt64(actorIndex))
+            w.varint(s.dot.counter)
+            w.varint(s.timestamp)
+            w.byte(s.isTombstone ? 1 : 0)
+            w.blob(s.value)
+        }
+        return w.finish()
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws(VersionDecodingError) -> SiblingSet {
+        var r = try ByteReader(checked: bytes)
+        let v = try r.byte()
+        guard v == version else { throw .unknownVersion(v) }
+        let context = try r.versionVector()
+        let n = try r.count(max: maxSiblings)
+        var siblings: [Sibling] = []
+        siblings.reserveCapacity(n)
+        for _ in 0..<n {
+            let ai = try r.varint()
+            guard ai < UInt64(context.entries.count) else { throw .malformed("actor index out of range") }
+            let actor = context.entries[Int(ai)].actor
+            let counter = try r.varint()
+            guard counter > 0, counter <= context[actor] else { throw .malformed("dot outside context") }
+            let ts = try r.varint()
+            let flags = try r.byte()
+            guard flags <= 1 else { throw .malformed("unknown flags") }
+            let value = try r.blob(maxLength: maxValueLength)
+            let dot = Dot(actor: actor, counter: counter)
+            if let last = siblings.last, !(last.dot < dot) { throw .malformed("siblings not sorted") }
+            siblings.append(Sibling(dot: dot, timestamp: ts, isTombstone: flags == 1, value: Array(value)))
+        }
+        guard r.atEnd else { throw .trailingBytes }
+        return SiblingSet(context: context, siblings: siblings)
+    }
+}
