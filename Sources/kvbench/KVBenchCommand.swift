@@ -6,6 +6,6 @@ struct KVBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kvbench",
         abstract: "Benchmark and load-generation toolkit for key-value stores.",
-        subcommands: [RingCommand.self]
+        subcommands: [RingCommand.self, SimulateCommand.self]
     )
 }
