@@ -61,7 +61,7 @@ final class Simulation {
         faultRNG = root.fork()
         workloadRNG = root.fork()
         clients = Array(repeating: ClientState(), count: options.clients)
-        for i in 0..<options.nodes { boot(i) }
+        for i in 0..<options.nodes { boot(i, announcingDownPeers: false) }
     }
 
     func reachable(_ a: Int, _ b: Int) -> Bool {
@@ -70,11 +70,11 @@ final class Simulation {
     }
 
     /// Starts (or restarts) node `i` from its durable store.
-    func boot(_ i: Int) {
+    func boot(_ i: Int, announcingDownPeers: Bool = true) {
         var node = ClusterNode(id: ids[i], membership: membership, config: options.cluster, store: stores[i])
         var effects = node.handle(.start, now: now)
         // A restarted node learns at once which peers are unreachable right now.
-        for j in ids.indices where j != i && (nodes[j] == nil || !reachable(i, j)) {
+        for j in ids.indices where announcingDownPeers && j != i && (nodes[j] == nil || !reachable(i, j)) {
             effects += node.handle(.peerDown(ids[j]), now: now)
         }
         nodes[i] = node
@@ -127,6 +127,10 @@ final class Simulation {
 
     func send(_ message: PeerMessage, from: Int, to: Int) {
         stats.messages += 1
+        switch message {
+        case .stampPut(_, _, _, _, _, _, .some), .replicate(_, _, _, .some): stats.hintedWrites += 1
+        default: break
+        }
         guard reachable(from, to) else { stats.dropped += 1; return }
         if faultsActive && options.faults.contains(.loss) && network.chance(options.lossRate) {
             stats.dropped += 1
@@ -206,6 +210,8 @@ public struct SimulationStats: Sendable, Equatable {
     public var crashes = 0
     public var partitions = 0
     public var slowdowns = 0
+    /// Stamp or replicate messages sent to a fallback (sloppy quorum at work).
+    public var hintedWrites = 0
     public var endTime: UInt64 = 0
 }
 

@@ -64,7 +64,7 @@ public struct SimulationOptions: Sendable, Equatable {
     /// How long a crash, partition or slowdown lasts.
     public var faultDuration: ClosedRange<UInt64> = 200...3_000
     /// Mean ticks between fault starts during the workload.
-    public var faultInterval: UInt64 = 1_500
+    public var faultInterval: UInt64 = 500
     /// Failure-detector delay before peers learn a node is down or up.
     public var detectionDelay: ClosedRange<UInt64> = 10...150
     /// Ticks a client waits for a reply before recording the operation as unknown.

@@ -89,7 +89,8 @@ struct SimulateCommand: ParsableCommand {
                 print("FAIL seed \(r.seed): \(r.violations.count) violation(s); first: \(r.violations[0])")
                 print("  replay: \(r.replayCommand)")
             } else if verbose {
-                print("ok seed \(r.seed): acked \(r.acknowledgedWrites), unknown \(r.unknownWrites), messages \(r.stats.messages), end t=\(r.stats.endTime)")
+                let st = r.stats
+                print("ok seed \(r.seed): acked \(r.acknowledgedWrites), unknown \(r.unknownWrites), failed \(r.failedOperations), sibling reads \(r.readsWithSiblings), messages \(st.messages) (dropped \(st.dropped), duplicated \(st.duplicated)), crashes \(st.crashes), partitions \(st.partitions), slowdowns \(st.slowdowns), hinted writes \(st.hintedWrites), end t=\(st.endTime)")
             }
         }
         let elapsed = monotonicSeconds() - start
