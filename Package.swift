@@ -99,7 +99,7 @@ let package = Package(
         .testTarget(name: "KVStorageTests", dependencies: ["KVStorage", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "KVPartitioningTests", dependencies: ["KVPartitioning", "KVRingLab", "KVHash"]),
         .testTarget(name: "KVWorkloadTests", dependencies: ["KVWorkload"]),
-        .testTarget(name: "KVVersioningTests", dependencies: ["KVVersioning"]),
+        .testTarget(name: "KVVersioningTests", dependencies: ["KVVersioning", "KVHash"]),
         .testTarget(name: "KVClusterTests", dependencies: ["KVCluster", "KVVersioning", "KVPartitioning"]),
         .testTarget(name: "KVSimulatorTests", dependencies: ["KVSimulator", "KVCluster", "KVVersioning"]),
         .testTarget(
