@@ -59,14 +59,13 @@ extension ClusterNode {
         }
     }
 
-    /// Targets for a key, with this node first when it is one (it then stamps without a hop).
+    /// Targets for a key, ordered so the first one stamps writes: this node when it is a primary
+    /// (no extra hop), else the first primary, else a fallback (fallbacks stamp under short-lived
+    /// epochs, so preferring primaries keeps version vectors small).
     func orderedTargets(for key: [UInt8], strict: Bool) -> [ReplicaTarget] {
-        var targets = placement.targets(for: key, strict: strict) { believesUp($0) }
-        if let i = targets.firstIndex(where: { $0.node == id }), i > 0 {
-            let me = targets.remove(at: i)
-            targets.insert(me, at: 0)
-        }
-        return targets
+        let targets = placement.targets(for: key, strict: strict) { believesUp($0) }
+        func rank(_ t: ReplicaTarget) -> Int { t.isPrimary ? (t.node == id ? 0 : 1) : (t.node == id ? 2 : 3) }
+        return targets.enumerated().sorted { (rank($0.element), $0.offset) < (rank($1.element), $1.offset) }.map(\.element)
     }
 
     private mutating func startWrite(

@@ -202,3 +202,70 @@ import Testing
         #expect(strict.map(\.node) == [p[1]])
     }
 }
+
+@Suite struct ModeTests {
+    @Test func expiredHintsAreDroppedWithTheirCopy() {
+        var config = ClusterConfig()
+        config.hintWindow = 100
+        let h = Harness(config: config)
+        let key = "kh"
+        let p = h.primaries(key)
+        h.isolated = [p[2]]
+        h.announce(p[2], up: false)
+        _ = h.put(p[0], key, "v")
+        let fallback = h.ids.first { h.stores[$0]!.hintCount > 0 }!
+        h.now = 50
+        h.event(fallback, .timer(.handoff))
+        #expect(h.stores[fallback]!.hintCount == 1)
+        h.now = 500
+        h.event(fallback, .timer(.handoff))
+        #expect(h.stores[fallback]!.hintCount == 0)
+        #expect(h.local(fallback, key).isEmpty)
+    }
+
+    @Test func lastWriteWinsModeKeepsOneVersion() {
+        var config = ClusterConfig()
+        config.lastWriteWins = true
+        let h = Harness(config: config)
+        let key = "kl"
+        h.now = 10
+        _ = h.put(h.ids[0], key, "older")
+        h.now = 20
+        _ = h.put(h.ids[1], key, "newer")
+        #expect(strings(h.get(h.ids[2], key, quorum: Quorum(3))) == ["newer"])
+        for p in h.primaries(key) { #expect(strings(h.local(p, key)) == ["newer"]) }
+    }
+
+    @Test func repairBeforeReplySendsRepairsAheadOfTheReply() {
+        var config = ClusterConfig()
+        config.repairBeforeReply = true
+        let h = Harness(config: config)
+        let key = "kr"
+        let p = h.primaries(key)
+        h.isolated = [p[1]]
+        _ = h.put(p[0], key, "new")
+        h.isolated = []
+        // A non-replica coordinates; the stale replica answers first, then a fresh one: R = 2 reached.
+        var node = h.nodes[h.nonReplica(key)]!
+        let start = node.handle(.client(99, .get(key: Array(key.utf8), quorum: Quorum(2))), now: 0)
+        let request = start.compactMap { e -> RequestID? in if case .setTimer(.request(let r), _) = e { r } else { nil } }.first!
+        let fresh = h.stores[p[0]]!.object(for: Array(key.utf8))!.siblings
+        #expect(node.handle(.peer(from: p[1], .got(request: request, object: nil)), now: 0).isEmpty)
+        let effects = node.handle(.peer(from: p[0], .got(request: request, object: fresh)), now: 0)
+        let repairIndex = effects.firstIndex { if case .send(_, .repair) = $0 { true } else { false } }
+        let replyIndex = effects.firstIndex { if case .reply = $0 { true } else { false } }
+        #expect(repairIndex != nil && replyIndex != nil && repairIndex! < replyIndex!)
+    }
+
+    @Test func aPrimaryStampsEvenWhenAFallbackComesFirstInRingOrder() {
+        let h = Harness()
+        let key = "ks"
+        let p = h.primaries(key)
+        h.isolated = [p[0]]
+        h.announce(p[0], up: false)
+        let coordinator = h.nonReplica(key)
+        _ = h.put(coordinator, key, "v")
+        let stamp = h.sent.first { if case .stampPut = $0.message { true } else { false } }
+        #expect(stamp.map { p.contains($0.to) } == true)
+    }
+}
