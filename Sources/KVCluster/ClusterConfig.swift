@@ -51,4 +51,7 @@ public enum PlantedBug: String, Sendable, Equatable, CaseIterable {
     case ackBeforeW = "ack-before-w"
     /// Replicas overwrite their set with a replicated one instead of merging (loses siblings).
     case overwriteOnReplicate = "overwrite-on-replicate"
+    /// Nodes always stamp under epoch 1, even after dropping a key's object (plain per-node actors):
+    /// a fallback that handed a key off and stamps it again reuses counters.
+    case reuseActor = "reuse-actor"
 }

@@ -33,6 +33,9 @@ extension ClusterNode {
         let epoch: UInt32
         if let e = object.stampEpoch {
             epoch = e
+        } else if config.plantedBug == .reuseActor {
+            epoch = 1
+            object.stampEpoch = epoch
         } else {
             epoch = store.nextEpoch()
             object.stampEpoch = epoch

@@ -49,11 +49,13 @@ import Testing
         }
     }
 
-    @Test(arguments: PlantedBug.allCases)
-    func plantedBugIsCaughtWithinAFewHundredSeeds(_ bug: PlantedBug) throws {
+    /// Gross bugs must fall within a few hundred seeds; reusing a stamping actor after a handoff
+    /// (the subtle one the per-key epochs exist for) first shows at seed 572.
+    @Test(arguments: [(PlantedBug.ackBeforeW, 300), (.overwriteOnReplicate, 300), (.reuseActor, 1_000)])
+    func plantedBugIsCaught(_ bug: PlantedBug, within seeds: Int) throws {
         var options = SimulationOptions()
         options.cluster.plantedBug = bug
-        let failures = Simulator.run(seeds: 300, from: 0, options: options, stopAfterFailures: 1)
+        let failures = Simulator.run(seeds: seeds, from: 0, options: options, stopAfterFailures: 1)
         let first = try #require(failures.first)
         #expect(first.violations.contains { $0.kind == .lostWrite })
         #expect(first.replayCommand.contains("--plant-bug \(bug.rawValue)"))
