@@ -74,9 +74,10 @@ public struct ClusterNode {
 
     private mutating func receive(_ message: PeerMessage, from: NodeID, now: Tick, out: inout Output) {
         switch message {
-        case let .stampPut(request, key, value, isTombstone, context, timestamp, hintFor):
+        case let .stampPut(request, key, value, isTombstone, context, supersedeLocal, timestamp, hintFor):
             replicaStamp(request: request, coordinator: from, key: key, value: value, isTombstone: isTombstone,
-                         context: context, timestamp: timestamp, hintFor: hintFor, now: now, out: &out)
+                         context: context, supersedeLocal: supersedeLocal, timestamp: timestamp, hintFor: hintFor,
+                         now: now, out: &out)
         case let .stamped(request, object, dot):
             writeStamped(request, by: from, object: object, dot: dot, out: &out)
         case let .replicate(request, key, object, hintFor):

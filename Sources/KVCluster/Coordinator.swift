@@ -7,6 +7,7 @@ struct PendingWrite {
     var value: [UInt8]
     var isTombstone: Bool
     var context: VersionVector
+    var supersedeLocal: Bool
     var timestamp: UInt64
     var required: Int
     var strict: Bool
@@ -51,11 +52,17 @@ extension ClusterNode {
         case let .get(key, quorum):
             startRead(key: key, quorum: quorum, client: client, out: &out)
         case let .put(key, value, context, quorum):
-            startWrite(key: key, value: value, isTombstone: false, context: context, quorum: quorum,
-                       client: client, now: now, out: &out)
+            startWrite(key: key, value: value, isTombstone: false, context: context, supersedeLocal: false,
+                       quorum: quorum, client: client, now: now, out: &out)
         case let .delete(key, context, quorum, tag):
-            startWrite(key: key, value: tag, isTombstone: true, context: context, quorum: quorum,
-                       client: client, now: now, out: &out)
+            startWrite(key: key, value: tag, isTombstone: true, context: context, supersedeLocal: false,
+                       quorum: quorum, client: client, now: now, out: &out)
+        case let .plainSet(key, value, quorum):
+            startWrite(key: key, value: value, isTombstone: false, context: VersionVector(), supersedeLocal: true,
+                       quorum: quorum, client: client, now: now, out: &out)
+        case let .plainDelete(key, quorum):
+            startWrite(key: key, value: [], isTombstone: true, context: VersionVector(), supersedeLocal: true,
+                       quorum: quorum, client: client, now: now, out: &out)
         }
     }
 
@@ -69,7 +76,7 @@ extension ClusterNode {
     }
 
     private mutating func startWrite(
-        key: [UInt8], value: [UInt8], isTombstone: Bool, context: VersionVector, quorum: Quorum,
+        key: [UInt8], value: [UInt8], isTombstone: Bool, context: VersionVector, supersedeLocal: Bool, quorum: Quorum,
         client: ClientRequestID, now: Tick, out: inout Output
     ) {
         let required = config.quorum(quorum.count, default: config.w)
@@ -81,7 +88,7 @@ extension ClusterNode {
         }
         let request = nextRequestID()
         var write = PendingWrite(client: client, key: key, value: value, isTombstone: isTombstone, context: context,
-                                 timestamp: now, required: required, strict: quorum.strict, targets: targets)
+                                 supersedeLocal: supersedeLocal, timestamp: now, required: required, strict: quorum.strict, targets: targets)
         if config.plantedBug == .ackBeforeW {
             write.replied = true
             out.effects.append(.reply(client, .written(context: context, dot: nil)))
@@ -95,7 +102,8 @@ extension ClusterNode {
         guard let w = writes[request] else { return }
         let t = w.targets[w.stamper]
         out.send(.stampPut(request: request, key: w.key, value: w.value, isTombstone: w.isTombstone,
-                           context: w.context, timestamp: w.timestamp, hintFor: t.hintFor), to: t.node, self: id)
+                           context: w.context, supersedeLocal: w.supersedeLocal, timestamp: w.timestamp,
+                           hintFor: t.hintFor), to: t.node, self: id)
     }
 
     mutating func writeStamped(_ request: RequestID, by node: NodeID, object: SiblingSet?, dot: Dot?, out: inout Output) {

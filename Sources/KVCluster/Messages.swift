@@ -28,6 +28,11 @@ public enum ClientRequest: Sendable, Equatable {
     /// `KV.DEL key [CONTEXT ctx] [W n]`: writes a tombstone. `tag` is stored as the tombstone's bytes
     /// (empty in production; the simulator uses it to identify deletes).
     case delete(key: [UInt8], context: VersionVector, quorum: Quorum, tag: [UInt8])
+    /// Plain Redis `SET key value`: a write that supersedes every version the stamping replica holds
+    /// (no siblings pile up for Redis clients; versions only on other replicas may still be siblings).
+    case plainSet(key: [UInt8], value: [UInt8], quorum: Quorum)
+    /// Plain Redis `DEL key`: a tombstone that supersedes every version the stamping replica holds.
+    case plainDelete(key: [UInt8], quorum: Quorum)
     /// `KV.GETLOCAL key`: this node's own stored set, no coordination.
     case getLocal(key: [UInt8])
 }
@@ -50,9 +55,10 @@ public enum ClientReply: Sendable, Equatable {
 /// Node-to-node messages (the peer protocol's payloads). Replies name the request they answer;
 /// the sender is known from the connection (`Event.peer(from:_:)`).
 public enum PeerMessage: Sendable, Equatable {
-    /// Coordinator → first replica: stamp this write with your actor and store it.
+    /// Coordinator → first replica: stamp this write with your actor and store it. With
+    /// `supersedeLocal` the write also supersedes everything the replica holds (plain SET/DEL).
     case stampPut(request: RequestID, key: [UInt8], value: [UInt8], isTombstone: Bool,
-                  context: VersionVector, timestamp: UInt64, hintFor: NodeID?)
+                  context: VersionVector, supersedeLocal: Bool, timestamp: UInt64, hintFor: NodeID?)
     /// Stamping replica → coordinator: the stored set after the write, and the new dot (nil: refused).
     case stamped(request: RequestID, object: SiblingSet?, dot: Dot?)
     /// Coordinator → other replicas: merge this stamped set.

@@ -17,7 +17,8 @@ extension ClusterNode {
     /// Stamps a write on this replica (the coordinating replica) and answers with the stored set.
     mutating func replicaStamp(
         request: RequestID, coordinator: NodeID, key: [UInt8], value: [UInt8], isTombstone: Bool,
-        context: VersionVector, timestamp: UInt64, hintFor: NodeID?, now: Tick, out: inout Output
+        context: VersionVector, supersedeLocal: Bool, timestamp: UInt64, hintFor: NodeID?, now: Tick,
+        out: inout Output
     ) {
         if hintStoreFull(owner: hintFor, key: key) {
             out.send(.stamped(request: request, object: nil, dot: nil), to: coordinator, self: id)
@@ -40,7 +41,8 @@ extension ClusterNode {
             epoch = store.nextEpoch()
             object.stampEpoch = epoch
         }
-        let dot = object.siblings.update(clientContext: context, actor: Actor(node: id, epoch: epoch),
+        let clientContext = supersedeLocal ? context.union(object.siblings.context) : context
+        let dot = object.siblings.update(clientContext: clientContext, actor: Actor(node: id, epoch: epoch),
                                          value: value, isTombstone: isTombstone, timestamp: timestamp)
         if config.lastWriteWins { object.siblings = object.siblings.resolvedLastWriteWins() }
         object.recentStamps.append(.init(origin: origin, dot: dot))

@@ -128,7 +128,7 @@ final class Simulation {
     func send(_ message: PeerMessage, from: Int, to: Int) {
         stats.messages += 1
         switch message {
-        case .stampPut(_, _, _, _, _, _, .some), .replicate(_, _, _, .some): stats.hintedWrites += 1
+        case .stampPut(_, _, _, _, _, _, _, .some), .replicate(_, _, _, .some): stats.hintedWrites += 1
         default: break
         }
         guard reachable(from, to) else { stats.dropped += 1; return }

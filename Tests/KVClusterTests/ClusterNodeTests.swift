@@ -269,3 +269,34 @@ import Testing
         #expect(stamp.map { p.contains($0.to) } == true)
     }
 }
+
+@Suite struct PlainCommandTests {
+    @Test func plainSetOverwritesInsteadOfPilingUpSiblings() {
+        let h = Harness()
+        let key = "plain"
+        for v in ["1", "2", "3"] {
+            let c = h.request(h.ids[0], .plainSet(key: Array(key.utf8), value: Array(v.utf8), quorum: Quorum()))
+            h.pump()
+            #expect({ if case .written? = h.replies[c] { true } else { false } }())
+        }
+        let read = h.get(h.ids[1], key, quorum: Quorum(3))!
+        #expect(strings(read) == ["3"])
+        #expect(PlainReadResult(read, lastWriteWins: false) == .value(Array("3".utf8)))
+        // Blind KV.PUTs, by contrast, are concurrent: siblings, and plain GET says so.
+        _ = h.put(h.ids[2], key, "x")
+        let both = h.get(h.ids[3], key)!
+        #expect(PlainReadResult(both, lastWriteWins: false) == .siblings(count: 2))
+        h.request(h.ids[4], .plainDelete(key: Array(key.utf8), quorum: Quorum()))
+        h.pump()
+        #expect(PlainReadResult(h.get(h.ids[0], key, quorum: Quorum(3))!, lastWriteWins: false) == .notFound)
+    }
+
+    @Test func plainReadInLastWriteWinsModeIsDeterministic() {
+        var s = SiblingSet()
+        s.update(clientContext: VersionVector(), actor: Actor(node: "a", epoch: 1), value: [1], timestamp: 5)
+        s.update(clientContext: VersionVector(), actor: Actor(node: "b", epoch: 1), value: [2], timestamp: 5)
+        #expect(PlainReadResult(s, lastWriteWins: true) == .value([2]))
+        #expect(PlainReadResult(s, lastWriteWins: false) == .siblings(count: 2))
+        #expect(PlainReadResult(SiblingSet(), lastWriteWins: true) == .notFound)
+    }
+}
