@@ -34,6 +34,8 @@ public struct ClusterConfig: Sendable, Equatable {
     /// Last-write-wins mode: replicas keep only the winner (highest timestamp, then highest dot).
     /// Concurrent writes other than the winner are silently lost — use only where that is acceptable.
     public var lastWriteWins: Bool = false
+    /// Remove tombstones once a delete is confirmed by all N true replicas (the key's context stays).
+    public var reapTombstones: Bool = true
     /// Stamps remembered per key to make duplicated stamp requests idempotent.
     public var rememberedStampsPerKey: Int = 32
     /// A deliberate bug, for proving that the simulator's checker catches it. Never set in production.

@@ -91,6 +91,8 @@ public struct ClusterNode {
             readAnswered(request, by: from, object: object, out: &out)
         case let .repair(key, object, hintFor):
             _ = replicaMerge(key: key, object: object, hintFor: hintFor, now: now, isReplicate: false)
+        case let .reapTombstones(key, context):
+            replicaReap(key: key, context: context)
         case let .handoff(hint, key, object):
             _ = replicaMerge(key: key, object: object, hintFor: nil, now: now, isReplicate: false)
             out.send(.handoffAck(hint: hint, key: key), to: from, self: id)

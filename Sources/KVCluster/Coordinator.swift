@@ -154,6 +154,12 @@ extension ClusterNode {
             if !w.replied {
                 out.effects.append(.reply(w.client, .notAcknowledged(acks: w.counted, required: w.required)))
             }
+            if config.reapTombstones, w.isTombstone, let stamped = w.stamped, stamped.isDeleted,
+               w.targets.count == config.n, w.targets.allSatisfy(\.isPrimary), w.acked.count == config.n {
+                for t in w.targets {
+                    out.send(.reapTombstones(key: w.key, context: stamped.context), to: t.node, self: id)
+                }
+            }
             writes[request] = nil
             out.effects.append(.cancelTimer(.request(request)))
         }

@@ -71,6 +71,9 @@ public enum PeerMessage: Sendable, Equatable {
     case got(request: RequestID, object: SiblingSet?)
     /// Read repair: merge this set (no answer).
     case repair(key: [UInt8], object: SiblingSet, hintFor: NodeID?)
+    /// Coordinator → every true replica, once all N confirmed a delete: drop the tombstones if your
+    /// set is exactly this (deleted) context — nothing newer arrived.
+    case reapTombstones(key: [UInt8], context: VersionVector)
     /// Fallback → owner: a hinted copy to merge.
     case handoff(hint: UInt64, key: [UInt8], object: SiblingSet)
     /// Owner → fallback: the hinted copy is stored; the hint can go.

@@ -54,6 +54,14 @@ extension ClusterNode {
         out.send(.stamped(request: request, object: object.siblings, dot: dot), to: coordinator, self: id)
     }
 
+    /// Drops the tombstones of a delete every true replica confirmed, if nothing newer arrived since.
+    mutating func replicaReap(key: [UInt8], context: VersionVector) {
+        guard var object = store.object(for: key), object.siblings.isDeleted,
+              !object.siblings.siblings.isEmpty, object.siblings.context == context else { return }
+        object.siblings.removeTombstones()
+        store.setObject(object, for: key)
+    }
+
     /// Merges a replicated, repaired or handed-off set into the local one. Returns false when refused.
     mutating func replicaMerge(key: [UInt8], object incoming: SiblingSet, hintFor: NodeID?, now: Tick,
                                isReplicate: Bool) -> Bool {

@@ -69,8 +69,19 @@ struct Checker {
             let final = sets[0]
             let ids = ValueID.ids(final)
             checkSiblings(ids, "final state of key \(k)")
-            var accounted = Set(ids)
-            for id in ids { accounted.formUnion(seen(id)) }
+            // Present writes, plus deletes (of any outcome) that were stored and whose tombstone is gone
+            // but whose dot is in the final context (reaped) — and everything those had seen.
+            var alive = ids
+            for op in history where op.key == k && op.kind == .delete && !ids.contains(op.id) {
+                if let dot = op.dot, final.context.covers(dot) { alive.append(op.id) }
+            }
+            var accounted = Set(alive)
+            for id in alive { accounted.formUnion(seen(id)) }
+            // Nothing a standing or reaped write had seen may still stand.
+            for id in alive { for p in ids where seen(id).contains(p) {
+                violations.append(Violation(kind: .falseSiblings,
+                    detail: "key \(k): op \(p) still stands although op \(id) superseded it"))
+            } }
             for op in history where op.key == k && op.kind != .read && op.outcome == .ok && !accounted.contains(op.id) {
                 violations.append(Violation(kind: .lostWrite,
                     detail: "key \(k): \(op.kind.rawValue) op \(op.id) by client \(op.client) acknowledged at t=\(op.completedAt), final \(final)"))

@@ -29,6 +29,8 @@ public struct Operation: Sendable {
     /// Writes and deletes: every write the client's context had seen (transitively) — exactly the
     /// writes this one may supersede.
     public var seen: Set<Int> = []
+    /// Writes and deletes that reached a store (whatever the client heard): the dot they were stamped with.
+    public var dot: Dot? = nil
     /// Reads: the ids of the siblings returned (tombstones included).
     public var returned: [Int] = []
 

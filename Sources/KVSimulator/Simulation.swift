@@ -25,7 +25,7 @@ final class Simulation {
     let ids: [NodeID]
     let index: [NodeID: Int]
     let membership: Membership
-    var stores: [InMemoryLocalStore]
+    var stores: [RecordingStore]
     var nodes: [ClusterNode?]
     var timerGenerations: [[TimerID: UInt64]]
     var queue = EventQueue<SimEvent>()
@@ -52,7 +52,7 @@ final class Simulation {
         for (i, id) in ids.enumerated() { idx[id] = i }
         index = idx
         membership = try! Membership(ids.map { Node(id: $0) })
-        stores = (0..<options.nodes).map { _ in InMemoryLocalStore() }
+        stores = (0..<options.nodes).map { _ in RecordingStore() }
         nodes = Array(repeating: nil, count: options.nodes)
         timerGenerations = Array(repeating: [:], count: options.nodes)
         slowExtra = Array(repeating: 0, count: options.nodes)
@@ -61,6 +61,7 @@ final class Simulation {
         faultRNG = root.fork()
         workloadRNG = root.fork()
         clients = Array(repeating: ClientState(), count: options.clients)
+        for store in stores { store.onStore = { [unowned self] set in self.recordDots(set) } }
         for i in 0..<options.nodes { boot(i, announcingDownPeers: false) }
     }
 
@@ -192,6 +193,14 @@ final class Simulation {
             drive(i, up ? .peerUp(ids[about]) : .peerDown(ids[about]))
         case .faultTick:
             injectFault()
+        }
+    }
+
+    /// Notes the dot of every value the first time a store holds it.
+    func recordDots(_ set: SiblingSet) {
+        for s in set.siblings {
+            guard let id = ValueID.decode(s.value), id > 0, id <= history.count else { continue }
+            if history[id - 1].dot == nil { history[id - 1].dot = s.dot }
         }
     }
 

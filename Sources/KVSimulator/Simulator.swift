@@ -12,6 +12,8 @@ public struct SimulationResult: Sendable {
     public var reads = 0
     /// Reads that returned more than one sibling.
     public var readsWithSiblings = 0
+    /// Every client operation, in invocation order.
+    public var history: [Operation] = []
     /// The one-line command that replays this run.
     public var replayCommand: String
 
@@ -43,6 +45,7 @@ public enum Simulator {
 
         var result = SimulationResult(seed: seed, violations: Checker(sim: sim).check(), stats: sim.stats,
                                       replayCommand: options.replayCommand(seed: seed))
+        result.history = sim.history
         for op in sim.history {
             switch (op.kind, op.outcome) {
             case (.read, .ok):

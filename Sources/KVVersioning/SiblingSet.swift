@@ -79,6 +79,13 @@ public struct SiblingSet: Equatable, Hashable, Sendable, CustomStringConvertible
         context.formUnion(clientContext)
     }
 
+    /// Removes tombstone siblings. The context keeps their dots, so the deleted versions stay
+    /// superseded (a stale replica or hinted copy syncing in later cannot resurrect them); only the
+    /// context remains stored. Call once the delete is known to be on every replica.
+    public mutating func removeTombstones() {
+        siblings.removeAll(where: \.isTombstone)
+    }
+
     /// Merges another replica's set into this one: a sibling survives when the other side also has
     /// it or has never seen its dot; the contexts unite.
     public mutating func sync(_ other: SiblingSet) {

@@ -53,6 +53,9 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Stop after this many failing seeds (0: run them all).")
     var stopAfter = 0
 
+    @Flag(help: "Print the operation history of failing seeds.")
+    var history = false
+
     @Flag(help: "Print one line per seed.")
     var verbose = false
 
@@ -88,6 +91,12 @@ struct SimulateCommand: ParsableCommand {
                 if firstFailure == nil { firstFailure = r.seed }
                 print("FAIL seed \(r.seed): \(r.violations.count) violation(s); first: \(r.violations[0])")
                 print("  replay: \(r.replayCommand)")
+                for v in r.violations.dropFirst() { print("  also: \(v)") }
+                if history {
+                    for op in r.history {
+                        print("  op \(op.id) client \(op.client) key \(op.key) \(op.kind.rawValue) t=\(op.invokedAt)...\(op.completedAt) \(op.outcome.rawValue) dot \(op.dot.map(\.description) ?? "-") seen \(op.seen.sorted()) returned \(op.returned)")
+                    }
+                }
             } else if verbose {
                 let st = r.stats
                 print("ok seed \(r.seed): acked \(r.acknowledgedWrites), unknown \(r.unknownWrites), failed \(r.failedOperations), sibling reads \(r.readsWithSiblings), messages \(st.messages) (dropped \(st.dropped), duplicated \(st.duplicated)), crashes \(st.crashes), partitions \(st.partitions), slowdowns \(st.slowdowns), hinted writes \(st.hintedWrites), end t=\(st.endTime)")

@@ -124,7 +124,9 @@ import Testing
     }
 
     @Test func deleteWritesATombstoneThatSupersedesWhatItSaw() {
-        let h = Harness()
+        var config = ClusterConfig()
+        config.reapTombstones = false
+        let h = Harness(config: config)
         let key = "k8"
         _ = h.put(h.ids[0], key, "v")
         let read = h.get(h.ids[1], key)!
@@ -298,5 +300,38 @@ import Testing
         #expect(PlainReadResult(s, lastWriteWins: true) == .value([2]))
         #expect(PlainReadResult(s, lastWriteWins: false) == .siblings(count: 2))
         #expect(PlainReadResult(SiblingSet(), lastWriteWins: true) == .notFound)
+    }
+}
+
+@Suite struct TombstoneTests {
+    @Test func aDeleteConfirmedByAllReplicasLeavesOnlyItsContext() {
+        let h = Harness()
+        let key = "kt"
+        _ = h.put(h.ids[0], key, "v")
+        let read = h.get(h.ids[1], key, quorum: Quorum(3))!
+        h.request(h.ids[2], .delete(key: Array(key.utf8), context: read.context, quorum: Quorum(), tag: []))
+        h.pump()
+        for p in h.primaries(key) {
+            let s = h.local(p, key)
+            #expect(s.siblings.isEmpty && !s.context.isEmpty)
+            #expect(s.context.descends(read.context))
+        }
+        // A stale copy of the deleted value syncing in later cannot resurrect it.
+        var stale = h.local(h.primaries(key)[0], key)
+        stale.sync(read)
+        #expect(stale.siblings.isEmpty)
+    }
+
+    @Test func aDeleteMissingAReplicaKeepsItsTombstones() {
+        let h = Harness()
+        let key = "ku"
+        let p = h.primaries(key)
+        _ = h.put(p[0], key, "v")
+        let read = h.get(p[0], key, quorum: Quorum(3))!
+        h.isolated = [p[2]]
+        h.request(p[0], .delete(key: Array(key.utf8), context: read.context, quorum: Quorum(), tag: []))
+        h.pump()
+        #expect(h.local(p[0], key).siblings.count == 1)
+        #expect(h.local(p[0], key).isDeleted)
     }
 }

@@ -50,7 +50,7 @@ import Testing
     }
 
     /// Gross bugs must fall within a few hundred seeds; reusing a stamping actor after a handoff
-    /// (the subtle one the per-key epochs exist for) first shows at seed 572.
+    /// (the subtle one the per-key epochs exist for) first shows at seed 66.
     @Test(arguments: [(PlantedBug.ackBeforeW, 300), (.overwriteOnReplicate, 300), (.reuseActor, 1_000)])
     func plantedBugIsCaught(_ bug: PlantedBug, within seeds: Int) throws {
         var options = SimulationOptions()
