@@ -8,6 +8,18 @@ import KVVersioning
 /// prefixed by the incarnation (from the durable store, so ids never repeat across restarts), and
 /// durable state lives behind `LocalStore`. The NIO shell and the simulator drive the same code.
 /// Messages a node sends to itself are handled inside the same call.
+///
+/// What a shell does (one `ClusterNode` per process, confined to one event loop or actor):
+/// - at start: build it from the store and the static membership, then feed `.start`;
+/// - client commands: parse RESP into a `ClientRequest` (contexts via `CausalContextCoding`), give it
+///   a `ClientRequestID`, feed `.client`; answer the matching `.reply` effect (plain `GET` through
+///   `PlainReadResult`, `KV.GET` as [encoded context, live sibling values]);
+/// - peer frames: decode into `PeerMessage` and feed `.peer(from:)`; `.send` effects encode and
+///   write to that peer's connection (drop if it is not connected: the quorum logic copes);
+/// - timers: `.setTimer(id, after:)` schedules `.timer(id)` (re-setting an id replaces it);
+///   `.cancelTimer` cancels;
+/// - failure detection (connection lost / re-established, or later gossip): feed `.peerDown` / `.peerUp`;
+/// - feed `now` from a monotonic clock in the same unit as the `ClusterConfig` durations.
 public struct ClusterNode {
     public let id: NodeID
     public let config: ClusterConfig

@@ -86,6 +86,8 @@ public struct SimulationOptions: Sendable, Equatable {
     public func replayCommand(seed: UInt64) -> String {
         var cmd = "swift run kvbench simulate --seeds 1 --from \(seed) --faults \(faults.name)"
         if let bug = cluster.plantedBug { cmd += " --plant-bug \(bug.rawValue)" }
+        if cluster.lastWriteWins { cmd += " --lww" }
+        if !cluster.reapTombstones { cmd += " --keep-tombstones" }
         let d = SimulationOptions()
         if nodes != d.nodes { cmd += " --nodes \(nodes)" }
         if keys != d.keys { cmd += " --keys \(keys)" }

@@ -53,6 +53,12 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Stop after this many failing seeds (0: run them all).")
     var stopAfter = 0
 
+    @Flag(help: "Run the nodes in last-write-wins mode (expect lost-write violations: LWW drops concurrent writes).")
+    var lww = false
+
+    @Flag(help: "Keep tombstones (do not reap them once all replicas confirmed a delete).")
+    var keepTombstones = false
+
     @Flag(help: "Print the operation history of failing seeds.")
     var history = false
 
@@ -72,6 +78,8 @@ struct SimulateCommand: ParsableCommand {
         guard nodes >= options.cluster.n, keys > 0, clients > 0, ops > 0, seeds > 0 else {
             throw ValidationError("need --nodes ≥ 3 and positive --keys, --clients, --ops, --seeds")
         }
+        options.cluster.lastWriteWins = lww
+        options.cluster.reapTombstones = !keepTombstones
         if let plantBug {
             guard let bug = PlantedBug(rawValue: plantBug) else {
                 throw ValidationError("unknown bug '\(plantBug)'; use \(PlantedBug.allCases.map(\.rawValue).joined(separator: " or "))")

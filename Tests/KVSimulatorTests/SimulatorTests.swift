@@ -1,11 +1,18 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import KVCluster
 import KVSimulator
 import Testing
 
 @Suite struct SimulatorTests {
     /// CI's fixed seed list: a few hundred seeds with every fault on must show no violation.
-    @Test func threeHundredSeedsWithAllFaultsHaveNoViolations() {
-        let failures = Simulator.run(seeds: 300, from: 1_000)
+    /// Long mode: `KVSIM_SEEDS=10000 swift test --filter KVSimulatorTests` (and `KVSIM_FROM=...`).
+    @Test func seedsWithAllFaultsHaveNoViolations() {
+        let env = { (name: String) in getenv(name).flatMap { UInt64(String(cString: $0)) } }
+        let failures = Simulator.run(seeds: Int(env("KVSIM_SEEDS") ?? 300), from: env("KVSIM_FROM") ?? 1_000)
         for f in failures {
             Issue.record("seed \(f.seed): \(f.violations.first!) — replay: \(f.replayCommand)")
         }
