@@ -70,9 +70,18 @@ extension ClusterNode {
     /// (no extra hop), else the first primary, else a fallback (fallbacks stamp under short-lived
     /// epochs, so preferring primaries keeps version vectors small).
     func orderedTargets(for key: [UInt8], strict: Bool) -> [ReplicaTarget] {
-        let targets = placement.targets(for: key, strict: strict) { believesUp($0) }
-        func rank(_ t: ReplicaTarget) -> Int { t.isPrimary ? (t.node == id ? 0 : 1) : (t.node == id ? 2 : 3) }
-        return targets.enumerated().sorted { (rank($0.element), $0.offset) < (rank($1.element), $1.offset) }.map(\.element)
+        let me = id
+        let down = down
+        let targets = placement.targets(for: key, strict: strict) { $0 == me || !down.contains($0) }
+        var ordered: [ReplicaTarget] = []
+        ordered.reserveCapacity(targets.count)
+        // Stable passes by rank: self-primary, other primaries, self-fallback, other fallbacks.
+        for rank in 0..<4 {
+            for t in targets where (t.isPrimary ? (t.node == me ? 0 : 1) : (t.node == me ? 2 : 3)) == rank {
+                ordered.append(t)
+            }
+        }
+        return ordered
     }
 
     private mutating func startWrite(

@@ -102,9 +102,8 @@ final class Simulation {
 
     /// Feeds an event to node `i` (if it is up) and carries out the effects.
     func drive(_ i: Int, _ event: Event) {
-        guard var node = nodes[i] else { return }
-        let effects = node.handle(event, now: now)
-        nodes[i] = node
+        guard nodes[i] != nil else { return }
+        let effects = nodes[i]!.handle(event, now: now)
         perform(effects, of: i)
     }
 
