@@ -125,8 +125,17 @@ final class Simulation {
         }
     }
 
-    func send(_ message: PeerMessage, from: Int, to: Int) {
+    func send(_ original: PeerMessage, from: Int, to: Int) {
         stats.messages += 1
+        var message = original
+        if options.encodeMessages {
+            let bytes = ClusterCoding.encode(original)
+            stats.bytes += bytes.count
+            guard let decoded = try? ClusterCoding.decodePeerMessage(bytes), decoded == original else {
+                preconditionFailure("peer message did not survive its encoding: \(original)")
+            }
+            message = decoded
+        }
         switch message {
         case .stampPut(_, _, _, _, _, _, _, .some), .replicate(_, _, _, .some): stats.hintedWrites += 1
         default: break
@@ -213,6 +222,8 @@ final class Simulation {
 /// Counters of one run.
 public struct SimulationStats: Sendable, Equatable {
     public var messages = 0
+    /// Encoded peer-message bytes (when messages are encoded).
+    public var bytes = 0
     public var dropped = 0
     public var duplicated = 0
     public var crashes = 0

@@ -71,6 +71,8 @@ public struct SimulationOptions: Sendable, Equatable {
     public var clientTimeout: UInt64 = 3_000
     /// Ticks between a client's operations.
     public var thinkTime: ClosedRange<UInt64> = 1...60
+    /// Send every peer message through `ClusterCoding` (encode, decode, compare) as a shell would.
+    public var encodeMessages = true
     /// Settings shared by the simulated nodes (the planted bug goes in `cluster.plantedBug`).
     public var cluster: ClusterConfig
 

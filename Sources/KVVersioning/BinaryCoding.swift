@@ -9,14 +9,17 @@ public enum VersionDecodingError: Error, Equatable, Sendable {
     case trailingBytes
 }
 
-/// Little helpers shared by the context and sibling-set codecs: LEB128 varints and a 4-byte
-/// checksum (low half of XXH3-64) over everything before it.
-struct ByteWriter {
-    var bytes: [UInt8] = []
+/// Builds a checksummed binary record: bytes, LEB128 varints, length-prefixed blobs and strings,
+/// actors, version vectors and sibling sets; `finish()` appends a 4-byte checksum (low half of
+/// XXH3-64) over everything before it. Shared by this module's codecs and the cluster's.
+public struct VarintWriter {
+    public private(set) var bytes: [UInt8] = []
 
-    mutating func byte(_ b: UInt8) { bytes.append(b) }
+    public init() {}
 
-    mutating func varint(_ v: UInt64) {
+    public mutating func byte(_ b: UInt8) { bytes.append(b) }
+
+    public mutating func varint(_ v: UInt64) {
         var x = v
         while x >= 0x80 {
             bytes.append(UInt8(x & 0x7F) | 0x80)
@@ -25,33 +28,35 @@ struct ByteWriter {
         bytes.append(UInt8(x))
     }
 
-    mutating func blob(_ b: some Collection<UInt8>) {
+    public mutating func blob(_ b: some Collection<UInt8>) {
         varint(UInt64(b.count))
         bytes.append(contentsOf: b)
     }
 
-    mutating func string(_ s: String) { blob(Array(s.utf8)) }
+    public mutating func string(_ s: String) { blob(Array(s.utf8)) }
 
-    mutating func actor(_ a: Actor) {
+    public mutating func actor(_ a: Actor) {
         string(a.node)
         varint(UInt64(a.epoch))
     }
 
     /// Appends the checksum and returns the finished bytes.
-    mutating func finish() -> [UInt8] {
+    public mutating func finish() -> [UInt8] {
         let sum = UInt32(truncatingIfNeeded: XXH3.hash(bytes, seed: 0x4B56_4456))
         for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: sum >> UInt32(shift))) }
         return bytes
     }
 }
 
-struct ByteReader {
+/// Reads a record written by `VarintWriter`, after verifying its checksum; every read is bounds-
+/// checked and throws `VersionDecodingError` instead of trapping.
+public struct VarintReader {
     let bytes: [UInt8]
     var index = 0
     let end: Int
 
     /// Checks the trailing checksum and positions the reader on the payload.
-    init(checked bytes: [UInt8]) throws(VersionDecodingError) {
+    public init(checked bytes: [UInt8]) throws(VersionDecodingError) {
         guard bytes.count >= 5 else { throw .truncated }
         self.bytes = bytes
         end = bytes.count - 4
@@ -61,15 +66,15 @@ struct ByteReader {
         guard sum == stored else { throw .badChecksum }
     }
 
-    var atEnd: Bool { index == end }
+    public var atEnd: Bool { index == end }
 
-    mutating func byte() throws(VersionDecodingError) -> UInt8 {
+    public mutating func byte() throws(VersionDecodingError) -> UInt8 {
         guard index < end else { throw .truncated }
         defer { index += 1 }
         return bytes[index]
     }
 
-    mutating func varint() throws(VersionDecodingError) -> UInt64 {
+    public mutating func varint() throws(VersionDecodingError) -> UInt64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while true {
@@ -82,13 +87,13 @@ struct ByteReader {
         }
     }
 
-    mutating func count(max: Int) throws(VersionDecodingError) -> Int {
+    public mutating func count(max: Int) throws(VersionDecodingError) -> Int {
         let n = try varint()
         guard n <= UInt64(max), n <= UInt64(end - index) || max == 0 else { throw .malformed("count too large") }
         return Int(n)
     }
 
-    mutating func blob(maxLength: Int) throws(VersionDecodingError) -> ArraySlice<UInt8> {
+    public mutating func blob(maxLength: Int) throws(VersionDecodingError) -> ArraySlice<UInt8> {
         let n = try varint()
         guard n <= UInt64(maxLength) else { throw .malformed("length too large") }
         guard n <= UInt64(end - index) else { throw .truncated }
@@ -96,7 +101,7 @@ struct ByteReader {
         return bytes[index..<(index + Int(n))]
     }
 
-    mutating func actor() throws(VersionDecodingError) -> Actor {
+    public mutating func actor() throws(VersionDecodingError) -> Actor {
         let raw = try blob(maxLength: 255)
         guard !raw.isEmpty else { throw .malformed("empty node id") }
         let node = String(decoding: raw, as: UTF8.self)
@@ -107,7 +112,7 @@ struct ByteReader {
     }
 
     /// Reads a version vector body: count, then strictly increasing actors with non-zero counters.
-    mutating func versionVector() throws(VersionDecodingError) -> VersionVector {
+    public mutating func versionVector() throws(VersionDecodingError) -> VersionVector {
         let n = try count(max: CausalContextCoding.maxActors)
         var entries: [VersionVector.Entry] = []
         entries.reserveCapacity(n)
@@ -122,8 +127,8 @@ struct ByteReader {
     }
 }
 
-extension ByteWriter {
-    mutating func versionVector(_ v: VersionVector) {
+extension VarintWriter {
+    public mutating func versionVector(_ v: VersionVector) {
         varint(UInt64(v.entries.count))
         for e in v.entries {
             actor(e.actor)
@@ -142,7 +147,7 @@ public enum CausalContextCoding {
 
     /// Encodes a context.
     public static func encode(_ context: VersionVector) -> [UInt8] {
-        var w = ByteWriter()
+        var w = VarintWriter()
         w.byte(version)
         w.versionVector(context)
         return w.finish()
@@ -151,7 +156,7 @@ public enum CausalContextCoding {
     /// Decodes a context; empty input is the empty context (a blind write).
     public static func decode(_ bytes: [UInt8]) throws(VersionDecodingError) -> VersionVector {
         if bytes.isEmpty { return VersionVector() }
-        var r = try ByteReader(checked: bytes)
+        var r = try VarintReader(checked: bytes)
         let v = try r.byte()
         guard v == version else { throw .unknownVersion(v) }
         let vv = try r.versionVector()
@@ -170,45 +175,82 @@ public enum SiblingSetCoding {
     public static let maxSiblings = 65_536
 
     public static func encode(_ set: SiblingSet) -> [UInt8] {
-        var w = ByteWriter()
+        var w = VarintWriter()
         w.byte(version)
-        w.versionVector(set.context)
-        w.varint(UInt64(set.siblings.count))
-        let entries = set.context.entries
-        for s in set.siblings {
-            let actorIndex = entries.firstIndex { $0.actor == s.dot.actor } ?? 0
-            w.varint(UInt64(actorIndex))
-            w.varint(s.dot.counter)
-            w.varint(s.timestamp)
-            w.byte(s.isTombstone ? 1 : 0)
-            w.blob(s.value)
-        }
+        w.siblingSet(set)
         return w.finish()
     }
 
     public static func decode(_ bytes: [UInt8]) throws(VersionDecodingError) -> SiblingSet {
-        var r = try ByteReader(checked: bytes)
+        var r = try VarintReader(checked: bytes)
         let v = try r.byte()
         guard v == version else { throw .unknownVersion(v) }
-        let context = try r.versionVector()
-        let n = try r.count(max: maxSiblings)
+        let set = try r.siblingSet()
+        guard r.atEnd else { throw .trailingBytes }
+        return set
+    }
+}
+
+extension VarintWriter {
+    /// A sibling set's body (no version byte, no checksum): for embedding in larger records.
+    public mutating func siblingSet(_ set: SiblingSet) {
+        versionVector(set.context)
+        varint(UInt64(set.siblings.count))
+        let entries = set.context.entries
+        for s in set.siblings {
+            let actorIndex = entries.firstIndex { $0.actor == s.dot.actor } ?? 0
+            varint(UInt64(actorIndex))
+            varint(s.dot.counter)
+            varint(s.timestamp)
+            byte(s.isTombstone ? 1 : 0)
+            blob(s.value)
+        }
+    }
+
+    /// A dot: its actor, then its counter.
+    public mutating func dot(_ d: Dot) {
+        actor(d.actor)
+        varint(d.counter)
+    }
+}
+
+extension VarintReader {
+    /// Reads a body written by `VarintWriter.siblingSet(_:)`, validating every invariant.
+    public mutating func siblingSet() throws(VersionDecodingError) -> SiblingSet {
+        let context = try versionVector()
+        let n = try count(max: SiblingSetCoding.maxSiblings)
         var siblings: [Sibling] = []
         siblings.reserveCapacity(n)
         for _ in 0..<n {
-            let ai = try r.varint()
+            let ai = try varint()
             guard ai < UInt64(context.entries.count) else { throw .malformed("actor index out of range") }
             let actor = context.entries[Int(ai)].actor
-            let counter = try r.varint()
+            let counter = try varint()
             guard counter > 0, counter <= context[actor] else { throw .malformed("dot outside context") }
-            let ts = try r.varint()
-            let flags = try r.byte()
+            let ts = try varint()
+            let flags = try byte()
             guard flags <= 1 else { throw .malformed("unknown flags") }
-            let value = try r.blob(maxLength: maxValueLength)
+            let value = try blob(maxLength: SiblingSetCoding.maxValueLength)
             let dot = Dot(actor: actor, counter: counter)
             if let last = siblings.last, !(last.dot < dot) { throw .malformed("siblings not sorted") }
             siblings.append(Sibling(dot: dot, timestamp: ts, isTombstone: flags == 1, value: Array(value)))
         }
-        guard r.atEnd else { throw .trailingBytes }
         return SiblingSet(context: context, siblings: siblings)
+    }
+
+    /// Reads a dot written by `VarintWriter.dot(_:)`.
+    public mutating func dot() throws(VersionDecodingError) -> Dot {
+        let a = try actor()
+        let c = try varint()
+        guard c > 0 else { throw .malformed("zero counter") }
+        return Dot(actor: a, counter: c)
+    }
+
+    /// Reads a length-prefixed UTF-8 string of at most `maxLength` bytes.
+    public mutating func string(maxLength: Int) throws(VersionDecodingError) -> String {
+        let raw = try blob(maxLength: maxLength)
+        let s = String(decoding: raw, as: UTF8.self)
+        guard s.utf8.elementsEqual(raw) else { throw .malformed("not UTF-8") }
+        return s
     }
 }

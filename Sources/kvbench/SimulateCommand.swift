@@ -87,7 +87,7 @@ struct SimulateCommand: ParsableCommand {
             options.cluster.plantedBug = bug
         }
         let start = monotonicSeconds()
-        var runs = 0, acked = 0, unknown = 0, siblingReads = 0, messages = 0
+        var runs = 0, acked = 0, unknown = 0, siblingReads = 0, messages = 0, bytes = 0
         var firstFailure: UInt64?
         let failures = Simulator.run(seeds: seeds, from: from, options: options, stopAfterFailures: stopAfter) { r in
             runs += 1
@@ -95,6 +95,7 @@ struct SimulateCommand: ParsableCommand {
             unknown += r.unknownWrites
             siblingReads += r.readsWithSiblings
             messages += r.stats.messages
+            bytes += r.stats.bytes
             if !r.passed {
                 if firstFailure == nil { firstFailure = r.seed }
                 print("FAIL seed \(r.seed): \(r.violations.count) violation(s); first: \(r.violations[0])")
@@ -114,7 +115,7 @@ struct SimulateCommand: ParsableCommand {
         let violations = failures.reduce(0) { $0 + $1.violations.count }
         print("seeds \(runs) (from \(from)), faults \(faultSet.name)\(options.cluster.plantedBug.map { ", planted bug \($0.rawValue)" } ?? "")")
         print("failing seeds \(failures.count), violations \(violations)\(firstFailure.map { ", first failing seed \($0) (run \($0 - from + 1))" } ?? "")")
-        print("acknowledged writes \(acked), unknown-outcome writes \(unknown), reads with siblings \(siblingReads), messages \(messages)")
+        print("acknowledged writes \(acked), unknown-outcome writes \(unknown), reads with siblings \(siblingReads), peer messages \(messages) (\(bytes) bytes encoded)")
         print("elapsed \((elapsed * 100).rounded() / 100) s")
         if !failures.isEmpty { throw ExitCode(1) }
     }
