@@ -1,7 +1,7 @@
 extension Simulation {
     /// Arms the first fault (faults start at random intervals while the workload runs).
     func startFaults() {
-        let kinds: FaultSet = [.partitions, .crashes, .slowNodes]
+        let kinds: FaultSet = [.partitions, .crashes, .slowNodes, .falseSuspicion]
         guard !options.faults.intersection(kinds).isEmpty else { return }
         schedule(.faultTick, after: faultRNG.tick(1...(2 * options.faultInterval)))
     }
@@ -13,6 +13,7 @@ extension Simulation {
         if options.faults.contains(.crashes) { choices.append(.crashes) }
         if options.faults.contains(.partitions) { choices.append(.partitions) }
         if options.faults.contains(.slowNodes) { choices.append(.slowNodes) }
+        if options.faults.contains(.falseSuspicion) { choices.append(.falseSuspicion) }
         let pick = choices[faultRNG.int(0...(choices.count - 1))]
         let duration = faultRNG.tick(options.faultDuration)
         let target = faultRNG.int(0...(options.nodes - 1))
@@ -31,6 +32,13 @@ extension Simulation {
                 stats.partitions += 1
                 for i in ids.indices { notifyPeers(about: i) }
                 schedule(.partitionHeal, after: duration)
+            }
+        case .falseSuspicion:
+            // Everyone else suspects `target` until the detector re-checks the truth.
+            stats.suspicions += 1
+            for j in ids.indices where j != target {
+                drive(j, .peerDown(ids[target]))
+                schedule(.detect(node: j, about: target), after: duration)
             }
         default:
             slowExtra[target] = faultRNG.tick(options.slowDelay)

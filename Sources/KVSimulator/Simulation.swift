@@ -229,6 +229,7 @@ public struct SimulationStats: Sendable, Equatable {
     public var crashes = 0
     public var partitions = 0
     public var slowdowns = 0
+    public var suspicions = 0
     /// Stamp or replicate messages sent to a fallback (sloppy quorum at work).
     public var hintedWrites = 0
     public var endTime: UInt64 = 0

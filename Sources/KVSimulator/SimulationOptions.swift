@@ -18,13 +18,17 @@ public struct FaultSet: OptionSet, Sendable, Hashable {
     /// A node's messages take much longer for a while.
     public static let slowNodes = FaultSet(rawValue: 32)
 
-    public static let all: FaultSet = [.loss, .duplication, .reordering, .partitions, .crashes, .slowNodes]
+    /// The failure detector wrongly tells a node that a healthy peer is down (sloppy quorum then
+    /// writes to a fallback while the owner is up).
+    public static let falseSuspicion = FaultSet(rawValue: 64)
+
+    public static let all: FaultSet = [.loss, .duplication, .reordering, .partitions, .crashes, .slowNodes, .falseSuspicion]
     public static let none: FaultSet = []
 
     /// Names as the command line spells them.
     public static let names: [(String, FaultSet)] = [
         ("loss", .loss), ("dup", .duplication), ("reorder", .reordering),
-        ("partition", .partitions), ("crash", .crashes), ("slow", .slowNodes),
+        ("partition", .partitions), ("crash", .crashes), ("slow", .slowNodes), ("suspect", .falseSuspicion),
     ]
 
     /// Parses `all`, `none` or a comma-separated list of names; nil on an unknown name.

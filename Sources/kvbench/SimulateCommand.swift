@@ -17,8 +17,8 @@ struct SimulateCommand: ParsableCommand {
         discussion: """
         Each seed runs --nodes ClusterNodes (N=3, R=2, W=2) over a virtual network and clock: --clients \
         clients do --ops random reads, writes (with or without the context they read) and deletes on \
-        --keys keys while faults are injected (loss, dup, reorder, partition, crash, slow; --faults all, \
-        none or a comma-separated list). Then faults stop, hints drain, a final R=N read per key runs \
+        --keys keys while faults are injected (loss, dup, reorder, partition, crash, slow, suspect; --faults \
+        all, none or a comma-separated list). Then faults stop, hints drain, a final R=N read per key runs \
         read repair (standing in for anti-entropy), and a checker verifies: no acknowledged write lost \
         (present as a sibling or superseded by a write whose context had seen it), siblings only for \
         concurrent writes, all replicas identical, no hints left. --plant-bug ack-before-w (or \
@@ -32,7 +32,7 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "First seed.")
     var from: UInt64 = 0
 
-    @Option(help: "Faults: all, none, or a comma-separated list of loss, dup, reorder, partition, crash, slow.")
+    @Option(help: "Faults: all, none, or a comma-separated list of loss, dup, reorder, partition, crash, slow, suspect.")
     var faults = "all"
 
     @Option(help: "Plant a bug the checker must catch: ack-before-w or overwrite-on-replicate.")
@@ -108,7 +108,7 @@ struct SimulateCommand: ParsableCommand {
                 }
             } else if verbose {
                 let st = r.stats
-                print("ok seed \(r.seed): acked \(r.acknowledgedWrites), unknown \(r.unknownWrites), failed \(r.failedOperations), sibling reads \(r.readsWithSiblings), messages \(st.messages) (dropped \(st.dropped), duplicated \(st.duplicated)), crashes \(st.crashes), partitions \(st.partitions), slowdowns \(st.slowdowns), hinted writes \(st.hintedWrites), end t=\(st.endTime)")
+                print("ok seed \(r.seed): acked \(r.acknowledgedWrites), unknown \(r.unknownWrites), failed \(r.failedOperations), sibling reads \(r.readsWithSiblings), messages \(st.messages) (dropped \(st.dropped), duplicated \(st.duplicated)), crashes \(st.crashes), partitions \(st.partitions), slowdowns \(st.slowdowns), false suspicions \(st.suspicions), hinted writes \(st.hintedWrites), end t=\(st.endTime)")
             }
         }
         let elapsed = monotonicSeconds() - start

@@ -57,14 +57,17 @@ import Testing
     }
 
     /// Gross bugs must fall within a few hundred seeds; reusing a stamping actor after a handoff
-    /// (the subtle one the per-key epochs exist for) first shows at seed 66.
-    @Test(arguments: [(PlantedBug.ackBeforeW, 300), (.overwriteOnReplicate, 300), (.reuseActor, 1_000)])
+    /// (the subtle one the per-key epochs exist for) first shows at seed 889 (16 of 10,000 seeds fail).
+    @Test(arguments: [(PlantedBug.ackBeforeW, 300), (.overwriteOnReplicate, 300), (.reuseActor, 1_500)])
     func plantedBugIsCaught(_ bug: PlantedBug, within seeds: Int) throws {
         var options = SimulationOptions()
         options.cluster.plantedBug = bug
         let failures = Simulator.run(seeds: seeds, from: 0, options: options, stopAfterFailures: 1)
         let first = try #require(failures.first)
-        #expect(first.violations.contains { $0.kind == .lostWrite })
+        // Acking early or overwriting loses writes; a reused actor shows as lost writes or as
+        // replicas that disagree on what one dot holds.
+        let expected: Set<Violation.Kind> = bug == .reuseActor ? [.lostWrite, .divergence] : [.lostWrite]
+        #expect(first.violations.contains { expected.contains($0.kind) })
         #expect(first.replayCommand.contains("--plant-bug \(bug.rawValue)"))
         #expect(first.replayCommand.contains("--from \(first.seed)"))
     }
