@@ -3,6 +3,7 @@ import KVVersioning
 
 /// A broken promise found in a run.
 public struct Violation: Sendable, Equatable, CustomStringConvertible {
+    /// Which property broke.
     public enum Kind: String, Sendable {
         /// An acknowledged write is neither present nor superseded by a write that saw it.
         case lostWrite = "lost-acknowledged-write"
