@@ -28,6 +28,9 @@ let package = Package(
         .library(name: "KVWorkload", targets: ["KVWorkload"]),
         .library(name: "KVNodeServer", targets: ["KVNodeServer"]),
         .library(name: "KVLoad", targets: ["KVLoad"]),
+        .library(name: "KVVersioning", targets: ["KVVersioning"]),
+        .library(name: "KVCluster", targets: ["KVCluster"]),
+        .library(name: "KVSimulator", targets: ["KVSimulator"]),
     ],
     traits: [
         .trait(name: "Jemalloc", description: "Link libjemalloc as the process allocator (turn off for sanitizer builds)"),
@@ -64,6 +67,9 @@ let package = Package(
         .target(name: "KVPartitioning", dependencies: ["KVHash"]),
         .target(name: "KVWorkload", dependencies: ["KVHash"]),
         .target(name: "KVRingLab", dependencies: ["KVPartitioning", "KVHash"]),
+        .target(name: "KVVersioning", dependencies: ["KVHash"]),
+        .target(name: "KVCluster", dependencies: ["KVVersioning", "KVPartitioning", "KVHash"]),
+        .target(name: "KVSimulator", dependencies: ["KVCluster", "KVVersioning", "KVPartitioning", "KVHash"]),
 
         // The node: NIO shell around the cores.
         .target(
@@ -99,7 +105,7 @@ let package = Package(
         .executableTarget(
             name: "kvbench",
             dependencies: [
-                "KVRingLab", "KVPartitioning", "KVWorkload", "KVLoad", "CJemallocShim",
+                "KVRingLab", "KVPartitioning", "KVWorkload", "KVLoad", "KVSimulator", "CJemallocShim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -110,6 +116,9 @@ let package = Package(
         .testTarget(name: "KVStorageTests", dependencies: ["KVStorage", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "KVPartitioningTests", dependencies: ["KVPartitioning", "KVRingLab", "KVHash"]),
         .testTarget(name: "KVWorkloadTests", dependencies: ["KVWorkload"]),
+        .testTarget(name: "KVVersioningTests", dependencies: ["KVVersioning", "KVHash"]),
+        .testTarget(name: "KVClusterTests", dependencies: ["KVCluster", "KVVersioning", "KVPartitioning"]),
+        .testTarget(name: "KVSimulatorTests", dependencies: ["KVSimulator", "KVCluster", "KVVersioning"]),
         .testTarget(
             name: "KVLoadTests",
             dependencies: ["KVLoad", "KVWorkload", "RESP", .product(name: "Histogram", package: "hdrhistogram-swift")] + nio

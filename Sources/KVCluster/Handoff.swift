@@ -1,0 +1,43 @@
+extension ClusterNode {
+    /// The periodic handoff tick: expire hints past the window, deliver the rest to owners believed up.
+    mutating func handoffTick(now: Tick, out: inout Output) {
+        var sent = 0
+        for hint in store.allHints() {
+            if now >= hint.createdAt && now - hint.createdAt > config.hintWindow {
+                store.removeHint(owner: hint.owner, key: hint.key)
+                dropIfOnlyHinted(hint.key)
+                continue
+            }
+            guard sent < config.handoffBatch, believesUp(hint.owner) else { continue }
+            if sendHandoff(hint, out: &out) { sent += 1 }
+        }
+    }
+
+    /// Delivers every hint held for `owner` (it just came back).
+    mutating func deliverHints(to owner: NodeID, now: Tick, out: inout Output) {
+        var sent = 0
+        for hint in store.allHints() where hint.owner == owner && sent < config.handoffBatch {
+            if sendHandoff(hint, out: &out) { sent += 1 }
+        }
+    }
+
+    private func sendHandoff(_ hint: Hint, out: inout Output) -> Bool {
+        guard let object = store.object(for: hint.key) else { return false }
+        out.send(.handoff(hint: hint.sequence, key: hint.key, object: object.siblings), to: hint.owner, self: id)
+        return true
+    }
+
+    /// The owner stored a hinted copy: drop the hint if no newer write came since, and the copy once
+    /// this node holds no hint for the key and is not one of its true replicas.
+    mutating func handoffAcknowledged(hint sequence: UInt64, key: [UInt8], by owner: NodeID) {
+        guard let hint = store.hint(owner: owner, key: key), hint.sequence == sequence else { return }
+        store.removeHint(owner: owner, key: key)
+        dropIfOnlyHinted(key)
+    }
+
+    private func dropIfOnlyHinted(_ key: [UInt8]) {
+        if !store.hasHints(for: key) && !placement.primaries(for: key).contains(id) {
+            store.removeObject(for: key)
+        }
+    }
+}

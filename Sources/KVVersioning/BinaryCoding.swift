@@ -1,0 +1,256 @@
+import KVHash
+
+/// Why bytes could not be decoded as a causal context or sibling set.
+public enum VersionDecodingError: Error, Equatable, Sendable {
+    case truncated
+    case unknownVersion(UInt8)
+    case badChecksum
+    case malformed(String)
+    case trailingBytes
+}
+
+/// Builds a checksummed binary record: bytes, LEB128 varints, length-prefixed blobs and strings,
+/// actors, version vectors and sibling sets; `finish()` appends a 4-byte checksum (low half of
+/// XXH3-64) over everything before it. Shared by this module's codecs and the cluster's.
+public struct VarintWriter {
+    public private(set) var bytes: [UInt8] = []
+
+    public init() {}
+
+    public mutating func byte(_ b: UInt8) { bytes.append(b) }
+
+    public mutating func varint(_ v: UInt64) {
+        var x = v
+        while x >= 0x80 {
+            bytes.append(UInt8(x & 0x7F) | 0x80)
+            x >>= 7
+        }
+        bytes.append(UInt8(x))
+    }
+
+    public mutating func blob(_ b: some Collection<UInt8>) {
+        varint(UInt64(b.count))
+        bytes.append(contentsOf: b)
+    }
+
+    public mutating func string(_ s: String) { blob(Array(s.utf8)) }
+
+    public mutating func actor(_ a: Actor) {
+        string(a.node)
+        varint(UInt64(a.epoch))
+    }
+
+    /// Appends the checksum and returns the finished bytes.
+    public mutating func finish() -> [UInt8] {
+        let sum = UInt32(truncatingIfNeeded: XXH3.hash(bytes, seed: 0x4B56_4456))
+        for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: sum >> UInt32(shift))) }
+        return bytes
+    }
+}
+
+/// Reads a record written by `VarintWriter`, after verifying its checksum; every read is bounds-
+/// checked and throws `VersionDecodingError` instead of trapping.
+public struct VarintReader {
+    let bytes: [UInt8]
+    var index = 0
+    let end: Int
+
+    /// Checks the trailing checksum and positions the reader on the payload.
+    public init(checked bytes: [UInt8]) throws(VersionDecodingError) {
+        guard bytes.count >= 5 else { throw .truncated }
+        self.bytes = bytes
+        end = bytes.count - 4
+        var stored: UInt32 = 0
+        for k in 0..<4 { stored |= UInt32(bytes[end + k]) << UInt32(8 * k) }
+        let sum = UInt32(truncatingIfNeeded: XXH3.hash(bytes[0..<end], seed: 0x4B56_4456))
+        guard sum == stored else { throw .badChecksum }
+    }
+
+    public var atEnd: Bool { index == end }
+
+    public mutating func byte() throws(VersionDecodingError) -> UInt8 {
+        guard index < end else { throw .truncated }
+        defer { index += 1 }
+        return bytes[index]
+    }
+
+    public mutating func varint() throws(VersionDecodingError) -> UInt64 {
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            let b = try byte()
+            if shift == 63 && b > 1 { throw .malformed("varint overflow") }
+            result |= UInt64(b & 0x7F) << shift
+            if b & 0x80 == 0 { return result }
+            shift += 7
+            if shift > 63 { throw .malformed("varint too long") }
+        }
+    }
+
+    public mutating func count(max: Int) throws(VersionDecodingError) -> Int {
+        let n = try varint()
+        guard n <= UInt64(max), n <= UInt64(end - index) || max == 0 else { throw .malformed("count too large") }
+        return Int(n)
+    }
+
+    public mutating func blob(maxLength: Int) throws(VersionDecodingError) -> ArraySlice<UInt8> {
+        let n = try varint()
+        guard n <= UInt64(maxLength) else { throw .malformed("length too large") }
+        guard n <= UInt64(end - index) else { throw .truncated }
+        defer { index += Int(n) }
+        return bytes[index..<(index + Int(n))]
+    }
+
+    public mutating func actor() throws(VersionDecodingError) -> Actor {
+        let raw = try blob(maxLength: 255)
+        guard !raw.isEmpty else { throw .malformed("empty node id") }
+        let node = String(decoding: raw, as: UTF8.self)
+        guard node.utf8.elementsEqual(raw) else { throw .malformed("node id is not UTF-8") }
+        let epoch = try varint()
+        guard epoch <= UInt64(UInt32.max) else { throw .malformed("epoch too large") }
+        return Actor(node: node, epoch: UInt32(epoch))
+    }
+
+    /// Reads a version vector body: count, then strictly increasing actors with non-zero counters.
+    public mutating func versionVector() throws(VersionDecodingError) -> VersionVector {
+        let n = try count(max: CausalContextCoding.maxActors)
+        var entries: [VersionVector.Entry] = []
+        entries.reserveCapacity(n)
+        for _ in 0..<n {
+            let a = try actor()
+            let c = try varint()
+            guard c > 0 else { throw .malformed("zero counter") }
+            if let last = entries.last, !(last.actor < a) { throw .malformed("actors not sorted") }
+            entries.append(.init(actor: a, counter: c))
+        }
+        return VersionVector(sortedEntries: entries)
+    }
+}
+
+extension VarintWriter {
+    public mutating func versionVector(_ v: VersionVector) {
+        varint(UInt64(v.entries.count))
+        for e in v.entries {
+            actor(e.actor)
+            varint(e.counter)
+        }
+    }
+}
+
+/// The opaque causal context clients carry between a read and a write: a version byte, the
+/// version vector, and a checksum. Garbage, truncation and bit flips are rejected with an error.
+public enum CausalContextCoding {
+    /// Current format version.
+    public static let version: UInt8 = 1
+    /// Largest number of actors accepted in one context.
+    public static let maxActors = 4096
+
+    /// Encodes a context.
+    public static func encode(_ context: VersionVector) -> [UInt8] {
+        var w = VarintWriter()
+        w.byte(version)
+        w.versionVector(context)
+        return w.finish()
+    }
+
+    /// Decodes a context; empty input is the empty context (a blind write).
+    public static func decode(_ bytes: [UInt8]) throws(VersionDecodingError) -> VersionVector {
+        if bytes.isEmpty { return VersionVector() }
+        var r = try VarintReader(checked: bytes)
+        let v = try r.byte()
+        guard v == version else { throw .unknownVersion(v) }
+        let vv = try r.versionVector()
+        guard r.atEnd else { throw .trailingBytes }
+        return vv
+    }
+}
+
+/// The stored and replicated form of a `SiblingSet`: version byte, context, then each sibling as
+/// (index of its actor in the context, counter, timestamp, flags, value), then a checksum.
+public enum SiblingSetCoding {
+    public static let version: UInt8 = 1
+    /// Largest value accepted (64 MiB).
+    public static let maxValueLength = 64 << 20
+    /// Largest sibling count accepted.
+    public static let maxSiblings = 65_536
+
+    public static func encode(_ set: SiblingSet) -> [UInt8] {
+        var w = VarintWriter()
+        w.byte(version)
+        w.siblingSet(set)
+        return w.finish()
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws(VersionDecodingError) -> SiblingSet {
+        var r = try VarintReader(checked: bytes)
+        let v = try r.byte()
+        guard v == version else { throw .unknownVersion(v) }
+        let set = try r.siblingSet()
+        guard r.atEnd else { throw .trailingBytes }
+        return set
+    }
+}
+
+extension VarintWriter {
+    /// A sibling set's body (no version byte, no checksum): for embedding in larger records.
+    public mutating func siblingSet(_ set: SiblingSet) {
+        versionVector(set.context)
+        varint(UInt64(set.siblings.count))
+        let entries = set.context.entries
+        for s in set.siblings {
+            let actorIndex = entries.firstIndex { $0.actor == s.dot.actor } ?? 0
+            varint(UInt64(actorIndex))
+            varint(s.dot.counter)
+            varint(s.timestamp)
+            byte(s.isTombstone ? 1 : 0)
+            blob(s.value)
+        }
+    }
+
+    /// A dot: its actor, then its counter.
+    public mutating func dot(_ d: Dot) {
+        actor(d.actor)
+        varint(d.counter)
+    }
+}
+
+extension VarintReader {
+    /// Reads a body written by `VarintWriter.siblingSet(_:)`, validating every invariant.
+    public mutating func siblingSet() throws(VersionDecodingError) -> SiblingSet {
+        let context = try versionVector()
+        let n = try count(max: SiblingSetCoding.maxSiblings)
+        var siblings: [Sibling] = []
+        siblings.reserveCapacity(n)
+        for _ in 0..<n {
+            let ai = try varint()
+            guard ai < UInt64(context.entries.count) else { throw .malformed("actor index out of range") }
+            let actor = context.entries[Int(ai)].actor
+            let counter = try varint()
+            guard counter > 0, counter <= context[actor] else { throw .malformed("dot outside context") }
+            let ts = try varint()
+            let flags = try byte()
+            guard flags <= 1 else { throw .malformed("unknown flags") }
+            let value = try blob(maxLength: SiblingSetCoding.maxValueLength)
+            let dot = Dot(actor: actor, counter: counter)
+            if let last = siblings.last, !(last.dot < dot) { throw .malformed("siblings not sorted") }
+            siblings.append(Sibling(dot: dot, timestamp: ts, isTombstone: flags == 1, value: Array(value)))
+        }
+        return SiblingSet(context: context, siblings: siblings)
+    }
+
+    /// Reads a dot written by `VarintWriter.dot(_:)`.
+    public mutating func dot() throws(VersionDecodingError) -> Dot {
+        let a = try actor()
+        let c = try varint()
+        guard c > 0 else { throw .malformed("zero counter") }
+        return Dot(actor: a, counter: c)
+    }
+
+    /// Reads a length-prefixed UTF-8 string of at most `maxLength` bytes.
+    public mutating func string(maxLength: Int) throws(VersionDecodingError) -> String {
+        let raw = try blob(maxLength: maxLength)
+        let s = String(decoding: raw, as: UTF8.self)
+        guard s.utf8.elementsEqual(raw) else { throw .malformed("not UTF-8") }
+        return s
+    }
+}
