@@ -89,7 +89,8 @@ let package = Package(
                 "KVWorkload", "RESP", "KVStorage", "KVHash",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: hotPath
         ),
 
         // Executables.
