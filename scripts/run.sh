@@ -17,7 +17,6 @@ mkdir -p out
 echo "== kvbench run embedded -P $workload (recordcount=$records operationcount=$ops)"
 "$bin/kvbench" run embedded -P "$workload" -p recordcount="$records" -p operationcount="$ops" \
     --threads 2 --out out/embedded --quiet
-cat out/embedded/summary.txt 2>/dev/null | head -n 20 || true
 
 port=${PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}
 data=$(mktemp -d /tmp/kvnode-run.XXXXXX)
@@ -30,5 +29,4 @@ echo "== kvbench load/run kvnode (127.0.0.1:$port, 50 connections)"
     --connections 25 --threads 2 --quiet >/dev/null
 "$bin/kvbench" run kvnode --hosts "127.0.0.1:$port" -P "$workload" -p recordcount="$records" \
     -p operationcount="$ops" --connections 25 --threads 2 --out out/kvnode --quiet
-cat out/kvnode/summary.txt 2>/dev/null | head -n 20 || true
 redis-cli -p "$port" INFO memory | grep -E "^(used_memory|mem_allocator|used_memory_per_key):"
