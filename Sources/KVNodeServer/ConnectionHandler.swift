@@ -42,7 +42,7 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
             maxBulkLength: c.maxBulkLength, maxArrayLength: c.maxArguments, maxInlineLength: c.maxInlineLength))
         let id = context.stats.nextClientID.wrappingAdd(1, ordering: .relaxed).oldValue
         self.session = ClientSession(id: id, authenticated: c.requirePassword == nil,
-                                     remoteAddress: remoteAddress, connectedAtMillis: Clock.nowMillis())
+                                     remoteAddress: remoteAddress, connectedAtMillis: StorageConfiguration.wallClockMillis())
         self.out = allocator.buffer(capacity: 1024)
     }
 

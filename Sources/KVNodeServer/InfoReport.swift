@@ -42,7 +42,7 @@ extension CommandExecutor {
         let c = context.configuration
         switch name {
         case "server":
-            let now = Clock.nowMillis()
+            let now = StorageConfiguration.wallClockMillis()
             let uptime = (now - context.startedAtMillis) / 1000
             return [
                 ("redis_version", "7.0.0"),

@@ -32,7 +32,7 @@ public struct NodeConfiguration: Sendable {
     /// Segment size at which the log rolls to a new file.
     public var segmentSizeLimit: Int = 64 << 20
     /// Wall clock in ms since the epoch (injectable so tests control expiry).
-    public var clock: @Sendable () -> Int64 = { Clock.nowMillis() }
+    public var clock: @Sendable () -> Int64 = StorageConfiguration.wallClockMillis
     /// Log level for the node's logger.
     public var logLevel: Logger.Level = .info
 

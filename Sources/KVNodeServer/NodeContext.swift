@@ -24,7 +24,7 @@ public final class NodeContext: Sendable {
         self.engine = engine
         self.stats = NodeStats(shardCount: configuration.threads)
         self.logger = logger
-        let now = Clock.nowMillis()
+        let now = StorageConfiguration.wallClockMillis()
         startedAtMillis = now
         lastSaveMillis.store(now, ordering: .relaxed)
         var rng = SystemRandomNumberGenerator()
@@ -45,23 +45,12 @@ public final class NodeContext: Sendable {
     }
 }
 
-/// Wall-clock helpers (the shell's clock; cores take time as input).
+/// Wall-clock time at microsecond resolution, for TIME (milliseconds come from
+/// `StorageConfiguration.wallClockMillis`, the clock the storage engine uses).
 public enum Clock {
-    public static func nowMillis() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-    }
-
     public static func nowMicros() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
-    }
-
-    public static func monotonicNanos() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 }

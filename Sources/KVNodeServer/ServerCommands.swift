@@ -1,3 +1,4 @@
+import KVStorage
 import NIOCore
 import RESP
 
@@ -241,7 +242,7 @@ extension CommandExecutor {
     }
 
     func clientLine(_ session: ClientSession) -> String {
-        let age = (Clock.nowMillis() - session.connectedAtMillis) / 1000
+        let age = (StorageConfiguration.wallClockMillis() - session.connectedAtMillis) / 1000
         return "id=\(session.id) addr=\(session.remoteAddress) name=\(session.name) age=\(age) db=0 "
             + "resp=\(session.protocolVersion.rawValue) lib-name=\(session.libraryName) lib-ver=\(session.libraryVersion) "
             + "cmds=\(session.commandsProcessed)\n"
