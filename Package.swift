@@ -31,6 +31,7 @@ let package = Package(
         .library(name: "KVVersioning", targets: ["KVVersioning"]),
         .library(name: "KVCluster", targets: ["KVCluster"]),
         .library(name: "KVSimulator", targets: ["KVSimulator"]),
+        .library(name: "KVClusterShell", targets: ["KVClusterShell"]),
     ],
     traits: [
         .trait(name: "Jemalloc", description: "Link libjemalloc as the process allocator (turn off for sanitizer builds)"),
@@ -73,9 +74,18 @@ let package = Package(
 
         // The node: NIO shell around the cores.
         .target(
+            name: "KVClusterShell",
+            dependencies: [
+                "KVCluster", "KVStorage", "KVPartitioning",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "KVNodeServer",
             dependencies: nio + [
-                "RESP", "KVStorage", "KVHash", "CJemallocShim",
+                "RESP", "KVStorage", "KVHash", "CJemallocShim", "KVCluster", "KVClusterShell", "KVVersioning",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -123,6 +133,11 @@ let package = Package(
         .testTarget(
             name: "KVLoadTests",
             dependencies: ["KVLoad", "KVWorkload", "RESP", .product(name: "Histogram", package: "hdrhistogram-swift")] + nio
+        ),
+        .testTarget(
+            name: "KVClusterShellTests",
+            dependencies: ["KVClusterShell", "KVCluster", "KVStorage", "KVVersioning",
+                           .product(name: "Logging", package: "swift-log")] + nio
         ),
         .testTarget(
             name: "KVNodeServerTests",

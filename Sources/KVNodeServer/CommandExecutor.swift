@@ -10,6 +10,8 @@ public enum CommandOutcome: Sendable, Equatable {
     case awaitDurability(DurabilityTicket)
     /// Send the reply, then close the connection.
     case close
+    /// The reply comes from the cluster shell later; the connection keeps its place in the pipeline.
+    case awaitCluster(ClusterCall)
 }
 
 /// Runs one client command against the node: checks authentication and arity, dispatches, and appends
@@ -40,7 +42,10 @@ public struct CommandExecutor: Sendable {
         guard spec.accepts(argumentCount: command.count) else {
             return error(&out, "ERR wrong number of arguments for '\(spec.name)' command")
         }
+        if let outcome = clusterCommand(spec.kind, command, session, &out) { return outcome }
         switch spec.kind {
+        case .kvGet, .kvPut, .kvDel, .kvGetLocal, .clusterMembers, .clusterRing:
+            return error(&out, "ERR this node is not part of a cluster")
         case .get: return get(command, session, &out)
         case .set: return set(command, session, &out)
         case .setnx: return setNX(command, &out)

@@ -6,7 +6,8 @@ import NIOCore
 public enum CommandKind: UInt8, Sendable, CaseIterable {
     case ping, echo, get, set, del, exists, mget, mset, dbsize, info, auth, hello, command, config,
          select, quit, flushall, flushdb, client, ttl, pttl, strlen, setnx,
-         setex, type, time, reset, unlink
+         setex, type, time, reset, unlink,
+         kvGet, kvPut, kvDel, kvGetLocal, clusterMembers, clusterRing
 }
 
 /// Static facts about one command.
@@ -75,6 +76,12 @@ public struct CommandTable: Sendable {
             CommandSpec(.flushdb, "flushdb", -1, ["write"]),
             CommandSpec(.client, "client", -2, ["admin", "loading", "stale"]),
             CommandSpec(.time, "time", 1, ["loading", "stale", "fast"]),
+            CommandSpec(.kvGet, "kv.get", -2, ["readonly"], keys: (1, 1, 1)),
+            CommandSpec(.kvPut, "kv.put", -3, ["write", "denyoom"], keys: (1, 1, 1)),
+            CommandSpec(.kvDel, "kv.del", -2, ["write"], keys: (1, 1, 1)),
+            CommandSpec(.kvGetLocal, "kv.getlocal", 2, ["readonly", "fast"], keys: (1, 1, 1)),
+            CommandSpec(.clusterMembers, "cluster.members", 1, ["loading", "stale"]),
+            CommandSpec(.clusterRing, "cluster.ring", -1, ["loading", "stale"]),
         ]
         var byHash: [UInt64: Int] = [:]
         for (i, spec) in specs.enumerated() {

@@ -23,9 +23,21 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var out: ByteBuffer
     /// The newest write in the current batch whose reply has to wait for durability.
     private var batchTicket: DurabilityTicket?
-    /// Batches of replies waiting, in order, for their ticket to be acknowledgeable (nil = no wait of their own).
-    private var held = Deque<(ticket: DurabilityTicket?, replies: ByteBuffer)>()
+    /// Batches of replies waiting, in order, for their ticket to be acknowledgeable (nil = no wait of their
+    /// own) or for the cluster shell to answer (`awaitingCluster`).
+    private var held = Deque<HeldReplies>()
+    /// Position of `held.first` in the sequence of all held batches (cluster answers find their slot by it).
+    private var heldHead: UInt64 = 0
     private var heldBytes = 0
+    /// Cluster calls in flight; reading pauses at `maxClusterCallsInFlight`.
+    private var clusterCalls = 0
+    private static let maxClusterCallsInFlight = 1024
+
+    private struct HeldReplies {
+        var ticket: DurabilityTicket?
+        var replies: ByteBuffer
+        var awaitingCluster = false
+    }
     private var closeAfterFlush = false
     private var closed = false
     private var readPaused = false
@@ -119,8 +131,11 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 batchTicket = ticket
             case .close:
                 closeAfterFlush = true
+            case .awaitCluster(let call):
+                startClusterCall(call, context: context)
             }
-            if out.readableBytes + heldBytes > self.context.configuration.maxPendingReplyBytes {
+            if out.readableBytes + heldBytes > self.context.configuration.maxPendingReplyBytes
+                || clusterCalls >= Self.maxClusterCallsInFlight {
                 // Stop parsing this batch: the rest stays in the cumulation until replies drain.
                 endBatch(context: context)
                 pauseReading()
@@ -153,7 +168,7 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func hold(ticket: DurabilityTicket?, context: ChannelHandlerContext) {
         let batch = out
         out = context.channel.allocator.buffer(capacity: 1024)
-        held.append((ticket, batch))
+        held.append(HeldReplies(ticket: ticket, replies: batch))
         heldBytes += batch.readableBytes
         guard let ticket else { return }
         notifier.wait(for: ticket) { [self] result in
@@ -172,10 +187,17 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.close(promise: nil)
             return
         }
+        drainHeld(context: context)
+    }
+
+    /// Sends held batches from the front while they are ready, in order.
+    private func drainHeld(context: ChannelHandlerContext) {
         var wrote = false
         while let first = held.first {
+            if first.awaitingCluster { break }
             if let t = first.ticket, !self.context.engine.isAcknowledgeable(t) { break }
             held.removeFirst()
+            heldHead &+= 1
             heldBytes -= first.replies.readableBytes
             write(first.replies, context: context)
             wrote = true
@@ -185,6 +207,38 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
             close(context: context)
         }
         resumeReadingIfPossible(context: context)
+    }
+
+    // MARK: Cluster replies
+
+    /// Closes the current batch, reserves the next place in the reply order for the cluster's answer,
+    /// and starts the call.
+    private func startClusterCall(_ call: ClusterCall, context: ChannelHandlerContext) {
+        guard let shell = self.context.cluster else { return }
+        if out.readableBytes > 0 || batchTicket != nil {
+            hold(ticket: batchTicket, context: context)
+            batchTicket = nil
+        }
+        let slot = heldHead &+ UInt64(held.count)
+        held.append(HeldReplies(ticket: nil, replies: ByteBuffer(), awaitingCluster: true))
+        clusterCalls += 1
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        call.start(shell: shell, caller: context.eventLoop, version: session.protocolVersion,
+                   allocator: context.channel.allocator) { reply in
+            let (handler, context) = bound.value
+            handler.clusterAnswered(slot: slot, reply: reply, context: context)
+        }
+    }
+
+    private func clusterAnswered(slot: UInt64, reply: ByteBuffer, context: ChannelHandlerContext) {
+        clusterCalls -= 1
+        guard !closed, slot >= heldHead else { return }
+        let index = Int(slot &- heldHead)
+        guard index < held.count, held[index].awaitingCluster else { return }
+        held[index].replies = reply
+        held[index].awaitingCluster = false
+        heldBytes += reply.readableBytes
+        if index == 0 { drainHeld(context: context) }
     }
 
     private func flushReplies(context: ChannelHandlerContext) {
@@ -217,7 +271,8 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func resumeReadingIfPossible(context: ChannelHandlerContext) {
         guard readPaused, context.channel.isWritable,
-              heldBytes < self.context.configuration.maxPendingReplyBytes / 2 else { return }
+              heldBytes < self.context.configuration.maxPendingReplyBytes / 2,
+              clusterCalls < Self.maxClusterCallsInFlight / 2 else { return }
         readPaused = false
         // Parse what is already buffered before asking the socket for more.
         if var c = cumulation {

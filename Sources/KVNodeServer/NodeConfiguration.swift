@@ -1,3 +1,4 @@
+import KVCluster
 import KVStorage
 import Logging
 import NIOCore
@@ -35,6 +36,8 @@ public struct NodeConfiguration: Sendable {
     public var clock: @Sendable () -> Int64 = StorageConfiguration.wallClockMillis
     /// Log level for the node's logger.
     public var logLevel: Logger.Level = .info
+    /// Cluster mode when set: this node's id, the static membership and the peer settings.
+    public var cluster: ClusterSettings?
 
     public init() {}
 
@@ -44,3 +47,33 @@ public struct NodeConfiguration: Sendable {
     }
 }
 
+
+/// What makes a node a cluster member: its id, the seed list (client addresses of every member, the
+/// static membership), the peer port convention, the shared secret, and the cluster-wide N/R/W.
+public struct ClusterSettings: Sendable {
+    public var nodeID: String
+    /// `host:port` client addresses of all members (this node's own included or not).
+    public var seeds: [String]
+    /// Address this node's peers use to reach its client port (default: `host:port` of the node).
+    public var advertisedAddress: String?
+    /// A member's peer port is its client port plus this (Redis Cluster's bus convention); same on every node.
+    public var peerPortOffset: Int = 10_000
+    /// Shared secret peers prove with HMAC challenge-response (never sent); nil = peers unauthenticated.
+    public var secret: String?
+    /// Outbound connections kept per peer.
+    public var connectionsPerPeer: Int = 2
+    /// N, R, W, timeouts, hints, LWW mode.
+    public var config = ClusterConfig()
+
+    public init(nodeID: String, seeds: [String]) {
+        self.nodeID = nodeID
+        self.seeds = seeds
+    }
+
+    /// Splits `host:port`; nil when malformed.
+    public static func parseAddress(_ text: String) -> (host: String, port: Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+              (1...65535).contains(port), colon > text.startIndex else { return nil }
+        return (String(text[..<colon]), port)
+    }
+}

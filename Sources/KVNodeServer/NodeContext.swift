@@ -1,3 +1,4 @@
+import KVClusterShell
 import KVStorage
 import Logging
 import Synchronization
@@ -13,14 +14,17 @@ public final class NodeContext: Sendable {
     public let engine: StorageEngine
     public let stats: NodeStats
     public let logger: Logger
+    /// The cluster shell in cluster mode (`--seeds`); nil for a standalone node.
+    public let cluster: ClusterShell?
     public let startedAtMillis: Int64
     public let runID: String
     /// Port actually bound (differs from the configured one when that was 0).
     public let boundPort = Atomic<Int>(0)
     let lastSaveMillis = Atomic<Int64>(0)
 
-    public init(configuration: NodeConfiguration, engine: StorageEngine, logger: Logger) {
+    public init(configuration: NodeConfiguration, engine: StorageEngine, logger: Logger, cluster: ClusterShell? = nil) {
         self.configuration = configuration
+        self.cluster = cluster
         self.engine = engine
         self.stats = NodeStats(shardCount: configuration.threads)
         self.logger = logger

@@ -1,3 +1,4 @@
+import KVClusterShell
 import KVStorage
 import Logging
 import NIOCore
@@ -17,6 +18,7 @@ public final class NodeServer: Service, Sendable {
         var group: MultiThreadedEventLoopGroup?
         var serverChannel: Channel?
         var context: NodeContext?
+        var cluster: ClusterRuntime?
         var children: [ObjectIdentifier: Channel] = [:]
         var stopped = false
     }
@@ -35,6 +37,10 @@ public final class NodeServer: Service, Sendable {
         storageConfig.shardCount = configuration.storageShards
         storageConfig.segmentSizeLimit = configuration.segmentSizeLimit
         storageConfig.maxValueBytes = configuration.maxBulkLength
+        if configuration.cluster != nil {
+            // A stored object is the value plus its version metadata (and possibly siblings).
+            storageConfig.maxValueBytes = configuration.maxBulkLength + (1 << 20)
+        }
         storageConfig.clock = configuration.clock
         let logger = self.logger
         storageConfig.onFatalError = { error in
@@ -57,8 +63,12 @@ public final class NodeServer: Service, Sendable {
             logger.warning("truncated torn tail: \(tail)")
         }
 
-        let context = NodeContext(configuration: configuration, engine: engine, logger: logger)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.threads))
+        let cluster = configuration.cluster.map { settings in
+            ClusterRuntime(settings: settings, configuration: configuration, engine: engine,
+                           loop: group.any(), logger: logger)
+        }
+        let context = NodeContext(configuration: configuration, engine: engine, logger: logger, cluster: cluster?.shell)
         var loopIndex: [ObjectIdentifier: Int] = [:]
         var notifiers: [DurabilityNotifier] = []
         for (i, loop) in group.makeIterator().enumerated() {
@@ -84,20 +94,25 @@ public final class NodeServer: Service, Sendable {
                     self?.track(channel)
                 }
             }
-        let channel: Channel
+        var bound: Channel?
         do {
-            channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+            bound = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+            try await cluster?.start()
         } catch {
+            try? await cluster?.stop()
+            try? await bound?.close()
             try? await group.shutdownGracefully()
             try? engine.close()
             throw error
         }
+        guard let channel = bound else { throw ChannelError.ioOnClosedChannel }
         let port = channel.localAddress?.port ?? configuration.port
         context.boundPort.store(port, ordering: .relaxed)
         state.withLock {
             $0.group = group
             $0.serverChannel = channel
             $0.context = context
+            $0.cluster = cluster
         }
         if configuration.bindsBeyondLoopback && configuration.requirePassword == nil {
             logger.warning("listening on \(configuration.host) without a password: anyone who can reach this address can read and write every key (use --requirepass)")
@@ -139,13 +154,14 @@ public final class NodeServer: Service, Sendable {
 
     /// Stops accepting, closes the log (draining pending writes and fsyncing them), then closes clients.
     public func stop() async throws {
-        let (channel, group, context, children) = state.withLock { s in
+        let (channel, group, context, children, cluster) = state.withLock { s in
             s.stopped = true
-            defer { s.serverChannel = nil; s.group = nil }
-            return (s.serverChannel, s.group, s.context, Array(s.children.values))
+            defer { s.serverChannel = nil; s.group = nil; s.cluster = nil }
+            return (s.serverChannel, s.group, s.context, Array(s.children.values), s.cluster)
         }
         guard let group else { return }
         try? await channel?.close()
+        try? await cluster?.stop()
         if let context {
             do {
                 try context.engine.close()

@@ -58,6 +58,33 @@ struct KVNodeCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: ArgumentHelp("Log verbosity.", valueName: "trace|debug|info|notice|warning|error|critical"))
     var logLevel: String = "info"
 
+    @Option(name: .customLong("node-id"), help: "This node's id in a cluster (required with --seeds; stable across restarts).")
+    var nodeID: String?
+
+    @Option(help: ArgumentHelp("Cluster mode: client addresses of every member, this node included. Every member must be given the same list.", valueName: "host:port,host:port,..."))
+    var seeds: String?
+
+    @Option(name: .customLong("peer-port-offset"), help: "A member's peer port is its client port plus this (same on every member).")
+    var peerPortOffset = 10_000
+
+    @Option(name: .customLong("cluster-secret"), help: "Shared secret members prove to each other (challenge-response; never sent).")
+    var clusterSecret: String?
+
+    @Option(name: .customLong("replicas"), help: "Cluster: replicas per key (N).")
+    var replicas = 3
+
+    @Option(name: .customLong("read-quorum"), help: "Cluster: default read quorum (R); KV.GET ... R n overrides it.")
+    var readQuorum = 2
+
+    @Option(name: .customLong("write-quorum"), help: "Cluster: default write quorum (W); KV.PUT ... W n overrides it.")
+    var writeQuorum = 2
+
+    @Option(name: .customLong("request-timeout-ms"), help: "Cluster: a request that has not reached its quorum by then fails with a reply naming how many replicas answered.")
+    var requestTimeoutMs = 1_000
+
+    @Flag(name: .customLong("last-write-wins"), help: "Cluster: keep only the newest write (by timestamp) instead of siblings. Concurrent writes are silently lost.")
+    var lastWriteWins = false
+
     func validate() throws {
         guard FsyncPolicy(rawValue: fsync) != nil else {
             throw ValidationError("--fsync must be one of always, everysec, no (got '\(fsync)')")
@@ -70,6 +97,23 @@ struct KVNodeCommand: AsyncParsableCommand {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         guard maxBulkLen > 0, maxArgs > 0 else { throw ValidationError("limits must be positive") }
         guard segmentSize >= 4096 else { throw ValidationError("--segment-size must be at least 4096") }
+        if let seeds {
+            guard let nodeID, !nodeID.isEmpty, nodeID.utf8.count <= 255, !nodeID.contains(" ") else {
+                throw ValidationError("--seeds needs --node-id (1-255 bytes, no spaces)")
+            }
+            for s in seeds.split(separator: ",") where ClusterSettings.parseAddress(String(s)) == nil {
+                throw ValidationError("--seeds: '\(s)' is not host:port")
+            }
+            guard (1...64).contains(replicas), (1...replicas).contains(readQuorum), (1...replicas).contains(writeQuorum) else {
+                throw ValidationError("need 1 <= --read-quorum, --write-quorum <= --replicas <= 64")
+            }
+            guard port > 0, port + peerPortOffset <= 65535, peerPortOffset > 0 else {
+                throw ValidationError("cluster mode needs a fixed --port with --port + --peer-port-offset <= 65535")
+            }
+            guard requestTimeoutMs > 0 else { throw ValidationError("--request-timeout-ms must be positive") }
+        } else if nodeID != nil {
+            throw ValidationError("--node-id needs --seeds (the members' client addresses)")
+        }
     }
 
     func run() async throws {
@@ -94,6 +138,17 @@ struct KVNodeCommand: AsyncParsableCommand {
         config.maxArguments = maxArgs
         config.segmentSizeLimit = segmentSize
         config.logLevel = level
+        if let seeds, let nodeID {
+            var cluster = ClusterSettings(nodeID: nodeID, seeds: seeds.split(separator: ",").map(String.init))
+            cluster.peerPortOffset = peerPortOffset
+            cluster.secret = clusterSecret
+            cluster.config.n = replicas
+            cluster.config.r = readQuorum
+            cluster.config.w = writeQuorum
+            cluster.config.requestTimeout = UInt64(requestTimeoutMs)
+            cluster.config.lastWriteWins = lastWriteWins
+            config.cluster = cluster
+        }
 
         let server = NodeServer(configuration: config, logger: logger)
         do {

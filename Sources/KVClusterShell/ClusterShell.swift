@@ -1,0 +1,325 @@
+import DequeModule
+import KVCluster
+import KVPartitioning
+import KVStorage
+import Logging
+import NIOCore
+
+/// The way a shell reaches its peers (the peer transport in kvnode, an in-memory network in tests).
+/// Called on the shell's event loop only.
+public protocol ClusterPeerLink: AnyObject {
+    /// Queues a message; false when the peer is not connected (the message is dropped).
+    @discardableResult func send(_ message: PeerMessage, to node: NodeID) -> Bool
+    /// Sends what was queued.
+    func flush()
+}
+
+/// How a client request ended, as the shell reports it to the connection that asked.
+public enum ClusterAnswer: Sendable, Equatable {
+    /// The cluster node's answer.
+    case reply(ClientReply)
+    /// The node cannot coordinate yet (still learning its membership) or could not persist: the text says why.
+    case refused(String)
+}
+
+/// Drives one `ClusterNode` on one event loop: turns client requests, peer messages and timers into
+/// events, and carries out the effects it returns. Effects that may depend on a write (replies, messages
+/// that acknowledge) are held until the storage engine says the write satisfies the fsync policy, in
+/// order, so nothing is acknowledged before it is durable; timers are set at once.
+///
+/// Until every seed's node id is known (`SeedDiscovery`), client requests are refused with a reason.
+/// Every method must be called on `loop`, except `submit`, which hops there.
+public final class ClusterShell: @unchecked Sendable {
+    public let loop: EventLoop
+    public let config: ClusterConfig
+    public let store: StorageLocalStore
+    public weak var link: ClusterPeerLink?
+    private let logger: Logger
+    private let clock: @Sendable () -> Tick
+    private var discovery: SeedDiscovery
+    private var node: ClusterNode?
+    private var up: Set<NodeID> = []
+    private var waiting: [ClientRequestID: (ClusterAnswer) -> Void] = [:]
+    private var nextClientID: ClientRequestID = 0
+    private var timers: [TimerID: Scheduled<Void>] = [:]
+    private var held = Deque<(ticket: DurabilityTicket, effects: [Effect])>()
+    private var armed = false
+    private var stopped = false
+    public private(set) var stats = ClusterShellStats()
+
+    /// `clock` returns monotonic milliseconds (the unit of `config`'s durations).
+    public init(loop: EventLoop, self member: ClusterMember, seeds: [String], config: ClusterConfig,
+                store: StorageLocalStore, logger: Logger,
+                clock: @escaping @Sendable () -> Tick = { NIODeadline.now().uptimeNanoseconds / 1_000_000 }) {
+        self.loop = loop
+        self.config = config
+        self.store = store
+        self.logger = logger
+        self.clock = clock
+        let persisted = store.meta("members").map(SeedDiscovery.decode) ?? []
+        discovery = SeedDiscovery(selfMember: member, seeds: seeds, persisted: persisted)
+    }
+
+    /// This node's id.
+    public var nodeID: NodeID { discovery.selfMember.id }
+
+    /// Starts the node at once when the membership is already known (persisted, or no other seeds).
+    public func start() {
+        loop.preconditionInEventLoop()
+        becomeReadyIfComplete()
+    }
+
+    // MARK: Clients
+
+    /// Runs the requests (concurrently) and calls `done` on `caller` with their answers, in order.
+    public func submit(_ requests: [ClientRequest], on caller: EventLoop,
+                       _ done: @escaping @Sendable ([ClusterAnswer]) -> Void) {
+        if loop.inEventLoop {
+            submitOnLoop(requests, caller: caller, done)
+        } else {
+            loop.execute { self.submitOnLoop(requests, caller: caller, done) }
+        }
+    }
+
+    private func submitOnLoop(_ requests: [ClientRequest], caller: EventLoop,
+                              _ done: @escaping @Sendable ([ClusterAnswer]) -> Void) {
+        let collector = AnswerCollector(count: requests.count) { answers in
+            if caller.inEventLoop { done(answers) } else { caller.execute { done(answers) } }
+        }
+        for (i, request) in requests.enumerated() {
+            guard !stopped else {
+                collector.set(i, .refused("CLUSTERDOWN the node is shutting down"))
+                continue
+            }
+            guard node != nil else {
+                collector.set(i, .refused("CLUSTERDOWN waiting to learn the node ids of seeds "
+                                          + discovery.missing.joined(separator: ",")))
+                continue
+            }
+            nextClientID &+= 1
+            let id = nextClientID
+            waiting[id] = { collector.set(i, $0) }
+            stats.clientRequests += 1
+            run(.client(id, request))
+        }
+    }
+
+    /// Runs `body` on the shell's loop (for operator views of loop-confined state) and hands its result
+    /// to `done` on `caller`.
+    public func inspect<T: Sendable>(on caller: EventLoop, _ body: @escaping @Sendable (ClusterShell) -> T,
+                                     _ done: @escaping @Sendable (T) -> Void) {
+        loop.execute {
+            let value = body(self)
+            if caller.inEventLoop { done(value) } else { caller.execute { done(value) } }
+        }
+    }
+
+    // MARK: Peers
+
+    /// A peer's handshake finished: learn its id (during discovery) and tell the node it is up.
+    public func peerUp(_ id: NodeID, seedAddress: String) {
+        if node == nil {
+            do {
+                try discovery.learn(address: seedAddress, id: id)
+            } catch {
+                logger.error("seed \(seedAddress): \(error)")
+                return
+            }
+        } else if !isMember(id) {
+            logger.warning("ignoring peer \(id) at \(seedAddress): not a member of this cluster")
+            return
+        }
+        up.insert(id)
+        if node == nil { becomeReadyIfComplete() } else { run(.peerUp(id)) }
+    }
+
+    /// The last connection to a peer was lost.
+    public func peerDown(_ id: NodeID) {
+        guard up.remove(id) != nil else { return }
+        if node != nil { run(.peerDown(id)) }
+    }
+
+    /// A message from an authenticated peer.
+    public func peerMessage(_ message: PeerMessage, from id: NodeID) {
+        guard node != nil, isMember(id) else {
+            stats.droppedPeerMessages += 1
+            return
+        }
+        stats.peerMessagesIn += 1
+        run(.peer(from: id, message))
+    }
+
+    // MARK: Views for operators
+
+    /// The members once known, with whether each is believed up.
+    public var members: [(member: ClusterMember, isUp: Bool)] {
+        let list = discovery.members ?? [discovery.selfMember]
+        return list.map { m in (m, m.id == nodeID || up.contains(m.id)) }
+    }
+
+    /// Seeds whose node id is still unknown.
+    public var missingSeeds: [String] { discovery.missing }
+
+    /// The placement once the membership is known.
+    public var placement: Placement? { node?.placement }
+
+    /// Requests in flight and hints held.
+    public var pendingRequestCount: Int { node?.pendingRequestCount ?? 0 }
+    public var hintCount: Int { store.hintCount }
+
+    /// Stops: cancels timers and refuses whatever is still waiting.
+    public func stop() {
+        loop.preconditionInEventLoop()
+        stopped = true
+        for t in timers.values { t.cancel() }
+        timers.removeAll()
+        let all = waiting
+        waiting.removeAll()
+        for w in all.values { w(.refused("CLUSTERDOWN the node is shutting down")) }
+    }
+
+    // MARK: Driving the node
+
+    private func isMember(_ id: NodeID) -> Bool {
+        discovery.members?.contains { $0.id == id } ?? false
+    }
+
+    private func becomeReadyIfComplete() {
+        guard node == nil, let members = discovery.members else { return }
+        let membership: Membership
+        do {
+            membership = try SeedDiscovery.membership(members)
+        } catch {
+            logger.critical("cannot build the ring from \(members): \(error)")
+            return
+        }
+        store.setMeta("members", SeedDiscovery.encode(members))
+        node = ClusterNode(id: nodeID, membership: membership, config: config, store: store)
+        logger.info("cluster membership known, coordinating", metadata: [
+            "members": "\(members.map { "\($0.id)@\($0.clientAddress)" }.joined(separator: ","))",
+            "n": "\(config.n)", "r": "\(config.r)", "w": "\(config.w)",
+        ])
+        run(.start)
+        for m in members where m.id != nodeID && !up.contains(m.id) { run(.peerDown(m.id)) }
+    }
+
+    private func run(_ event: Event) {
+        guard !stopped, node != nil else { return }
+        var effects = node!.handle(event, now: clock())
+        let ticket = store.takeTicket()
+        if let failure = store.takeFailure() {
+            // Something this event wrote is not in the log: acknowledge nothing from it.
+            stats.storageFailures += 1
+            effects = effects.compactMap { e in
+                switch e {
+                case .reply(let id, _):
+                    return .reply(id, .notAcknowledged(acks: 0, required: 1))
+                case .send: return nil
+                default: return e
+                }
+            }
+            logger.error("storage write failed; withholding this event's acknowledgements: \(failure)")
+        }
+        var deferred: [Effect] = []
+        for effect in effects {
+            switch effect {
+            case let .setTimer(id, after): schedule(id, after: after)
+            case let .cancelTimer(id): timers.removeValue(forKey: id)?.cancel()
+            default: deferred.append(effect)
+            }
+        }
+        guard !deferred.isEmpty else { return }
+        if held.isEmpty && store.engine.isAcknowledgeable(ticket) {
+            execute(deferred)
+        } else {
+            held.append((ticket, deferred))
+            stats.heldBatches += 1
+            armIfNeeded()
+        }
+    }
+
+    private func execute(_ effects: [Effect]) {
+        var sent = false
+        for effect in effects {
+            switch effect {
+            case let .send(to, message):
+                if link?.send(message, to: to) == true {
+                    stats.peerMessagesOut += 1
+                    sent = true
+                } else {
+                    stats.undeliverable += 1
+                }
+            case let .reply(id, reply):
+                waiting.removeValue(forKey: id)?(.reply(reply))
+            case .setTimer, .cancelTimer:
+                break
+            }
+        }
+        if sent { link?.flush() }
+    }
+
+    private func schedule(_ id: TimerID, after: Tick) {
+        timers.removeValue(forKey: id)?.cancel()
+        timers[id] = loop.scheduleTask(in: .milliseconds(Int64(after))) { [weak self] in
+            guard let self else { return }
+            self.timers[id] = nil
+            self.run(.timer(id))
+        }
+    }
+
+    private func armIfNeeded() {
+        guard !armed, let first = held.first else { return }
+        armed = true
+        let loop = self.loop
+        store.engine.whenAcknowledgeable(first.ticket) { [self] result in
+            loop.execute { self.durabilityResolved(result) }
+        }
+    }
+
+    private func durabilityResolved(_ result: Result<Void, StorageError>) {
+        armed = false
+        if case .failure(let error) = result {
+            // The log failed: nothing held may be acknowledged (the process exits on fatal storage errors).
+            logger.critical("log failed, dropping \(held.count) held effect batches: \(error)")
+            held.removeAll()
+            return
+        }
+        while let first = held.first, store.engine.isAcknowledgeable(first.ticket) {
+            held.removeFirst()
+            execute(first.effects)
+        }
+        armIfNeeded()
+    }
+}
+
+/// Counters a shell keeps for `INFO cluster`.
+public struct ClusterShellStats: Sendable {
+    public var clientRequests = 0
+    public var peerMessagesIn = 0
+    public var peerMessagesOut = 0
+    public var undeliverable = 0
+    public var droppedPeerMessages = 0
+    public var heldBatches = 0
+    public var storageFailures = 0
+}
+
+/// Gathers the answers of one multi-request submission and calls back once all are in.
+private final class AnswerCollector {
+    private var answers: [ClusterAnswer?]
+    private var remaining: Int
+    private let done: ([ClusterAnswer]) -> Void
+
+    init(count: Int, done: @escaping ([ClusterAnswer]) -> Void) {
+        answers = Array(repeating: nil, count: count)
+        remaining = count
+        self.done = done
+        if count == 0 { done([]) }
+    }
+
+    func set(_ i: Int, _ answer: ClusterAnswer) {
+        guard answers[i] == nil else { return }
+        answers[i] = answer
+        remaining -= 1
+        if remaining == 0 { done(answers.map { $0! }) }
+    }
+}

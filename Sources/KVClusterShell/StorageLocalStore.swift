@@ -1,0 +1,178 @@
+import KVCluster
+import KVStorage
+import Logging
+
+/// `LocalStore` on the node's storage engine: a cluster node's sibling sets, hints and counters live in
+/// the same durable log as everything else, under one-byte key prefixes (`o` objects, `h` hints, `m` meta).
+///
+/// Writes are appended to the log at once; the newest write's ticket is remembered so the shell can hold
+/// every effect that depends on it (acks, replies) until the fsync policy is met (`takeTicket`). A write
+/// the engine refuses is remembered too (`takeFailure`): the shell then withholds the acknowledgements.
+/// Hints are mirrored in memory (loaded at start) because the handoff timer walks them all.
+/// Confined to the cluster shell's event loop like the `ClusterNode` that uses it.
+public final class StorageLocalStore: LocalStore {
+    static let objectPrefix = UInt8(ascii: "o")
+    static let hintPrefix = UInt8(ascii: "h")
+    static let metaPrefix = UInt8(ascii: "m")
+
+    public let engine: StorageEngine
+    private let logger: Logger
+    private var hints: [HintKey: Hint] = [:]
+    private var hintKeysPerKey: [[UInt8]: Int] = [:]
+    private var epoch: UInt32
+    private var incarnation: UInt32
+    private var pendingTicket = DurabilityTicket.none
+    private var failure: StorageError?
+    /// Objects whose stored bytes failed to decode (reported, treated as absent).
+    public private(set) var corruptObjects = 0
+
+    private struct HintKey: Hashable {
+        var owner: NodeID
+        var key: [UInt8]
+    }
+
+    /// Loads hints and counters from the engine (a fresh data directory starts empty).
+    public init(engine: StorageEngine, logger: Logger) {
+        self.engine = engine
+        self.logger = logger
+        epoch = Self.readCounter(engine, "epoch")
+        incarnation = Self.readCounter(engine, "incarnation")
+        for (key, value) in engine.entries(withPrefix: [Self.hintPrefix]) {
+            do {
+                let hint = try ClusterCoding.decodeHint(value)
+                setHintInMemory(hint)
+            } catch {
+                logger.error("dropping unreadable hint record (\(key.count) byte key): \(error)")
+            }
+        }
+    }
+
+    // MARK: Shell interface
+
+    /// The newest write since the last call (`.none` when nothing was written), and forgets it.
+    public func takeTicket() -> DurabilityTicket {
+        defer { pendingTicket = .none }
+        return pendingTicket
+    }
+
+    /// The first storage error since the last call, and forgets it.
+    public func takeFailure() -> StorageError? {
+        defer { failure = nil }
+        return failure
+    }
+
+    /// Number of keys this node holds versions for.
+    public var objectCount: Int { engine.entries(withPrefix: [Self.objectPrefix]).count }
+
+    // MARK: LocalStore
+
+    public func object(for key: [UInt8]) -> StoredObject? {
+        guard let bytes = engine.get(Self.objectKey(key)) else { return nil }
+        do {
+            return try ClusterCoding.decodeStoredObject(bytes)
+        } catch {
+            corruptObjects += 1
+            logger.error("unreadable stored object (\(key.count) byte key): \(error)")
+            return nil
+        }
+    }
+
+    public func setObject(_ object: StoredObject, for key: [UInt8]) {
+        write(Self.objectKey(key), ClusterCoding.encode(object))
+    }
+
+    public func removeObject(for key: [UInt8]) {
+        delete(Self.objectKey(key))
+    }
+
+    public func allHints() -> [Hint] { hints.values.sorted { $0.sequence < $1.sequence } }
+
+    public func hint(owner: NodeID, key: [UInt8]) -> Hint? { hints[HintKey(owner: owner, key: key)] }
+
+    public func setHint(_ hint: Hint) {
+        write(Self.hintKey(owner: hint.owner, key: hint.key), ClusterCoding.encode(hint))
+        setHintInMemory(hint)
+    }
+
+    public func removeHint(owner: NodeID, key: [UInt8]) {
+        guard hints.removeValue(forKey: HintKey(owner: owner, key: key)) != nil else { return }
+        let left = (hintKeysPerKey[key] ?? 1) - 1
+        hintKeysPerKey[key] = left > 0 ? left : nil
+        delete(Self.hintKey(owner: owner, key: key))
+    }
+
+    public func hasHints(for key: [UInt8]) -> Bool { hintKeysPerKey[key] != nil }
+
+    public var hintCount: Int { hints.count }
+
+    public func nextEpoch() -> UInt32 {
+        epoch += 1
+        writeCounter("epoch", epoch)
+        return epoch
+    }
+
+    public func nextIncarnation() -> UInt32 {
+        incarnation += 1
+        writeCounter("incarnation", incarnation)
+        return incarnation
+    }
+
+    // MARK: Meta records
+
+    /// Reads a small meta record (e.g. the learned membership).
+    public func meta(_ name: String) -> [UInt8]? { engine.get(Self.metaKey(name)) }
+
+    /// Writes a small meta record (durable per the fsync policy, like every other write).
+    public func setMeta(_ name: String, _ value: [UInt8]) { write(Self.metaKey(name), value) }
+
+    // MARK: Keys and writes
+
+    static func objectKey(_ key: [UInt8]) -> [UInt8] { [objectPrefix] + key }
+
+    static func hintKey(owner: NodeID, key: [UInt8]) -> [UInt8] {
+        let o = Array(owner.utf8)
+        return [hintPrefix, UInt8(truncatingIfNeeded: o.count)] + o + key
+    }
+
+    static func metaKey(_ name: String) -> [UInt8] { [metaPrefix] + Array(name.utf8) }
+
+    private func setHintInMemory(_ hint: Hint) {
+        if hints.updateValue(hint, forKey: HintKey(owner: hint.owner, key: hint.key)) == nil {
+            hintKeysPerKey[hint.key, default: 0] += 1
+        }
+    }
+
+    private static func readCounter(_ engine: StorageEngine, _ name: String) -> UInt32 {
+        guard let b = engine.get(metaKey(name)), b.count == 4 else { return 0 }
+        return b.reduce(0) { $0 << 8 | UInt32($1) }
+    }
+
+    private func writeCounter(_ name: String, _ value: UInt32) {
+        write(Self.metaKey(name), [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: value >> $0) })
+    }
+
+    private func write(_ key: [UInt8], _ value: [UInt8]) {
+        do {
+            note(try engine.set(key, value).ticket)
+        } catch {
+            noteFailure(error)
+        }
+    }
+
+    private func delete(_ key: [UInt8]) {
+        do {
+            note(try engine.delete(key).ticket)
+        } catch {
+            noteFailure(error)
+        }
+    }
+
+    private func note(_ ticket: DurabilityTicket) {
+        if ticket > pendingTicket { pendingTicket = ticket }
+    }
+
+    private func noteFailure(_ error: StorageError) {
+        logger.error("cluster store write failed: \(error)")
+        if failure == nil { failure = error }
+    }
+}
