@@ -159,6 +159,8 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
             hold(ticket: ticket, context: context)
         } else if !held.isEmpty {
             hold(ticket: nil, context: context)
+            // The head may already be ready (a cluster answer that arrived while this batch was parsed).
+            drainHeld(context: context)
         } else {
             flushReplies(context: context)
         }
@@ -238,7 +240,7 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
         held[index].replies = reply
         held[index].awaitingCluster = false
         heldBytes += reply.readableBytes
-        if index == 0 { drainHeld(context: context) }
+        drainHeld(context: context)
     }
 
     private func flushReplies(context: ChannelHandlerContext) {

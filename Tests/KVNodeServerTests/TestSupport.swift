@@ -131,3 +131,26 @@ func startNode(_ configure: (inout NodeConfiguration) -> Void = { _ in }) async 
     let port = try await server.start()
     return (server, port, dir)
 }
+
+extension BlockingClient {
+    /// Sends a command whose arguments are raw bytes (binary-safe, e.g. causal contexts).
+    func command(bytes args: [[UInt8]]) throws -> RESPValue {
+        var out = Array("*\(args.count)\r\n".utf8)
+        for a in args { out += Array("$\(a.count)\r\n".utf8) + a + [13, 10] }
+        try send(out)
+        return try readReply()
+    }
+}
+
+extension RESPValue {
+    /// The raw bytes of a bulk string reply.
+    var bytes: [UInt8]? {
+        if case .bulkString(let b?) = self { return Array(b.readableBytesView) }
+        return nil
+    }
+
+    var isError: Bool {
+        if case .error = self { return true }
+        return false
+    }
+}
