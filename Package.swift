@@ -78,6 +78,7 @@ let package = Package(
             dependencies: [
                 "KVCluster", "KVStorage", "KVPartitioning",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ]

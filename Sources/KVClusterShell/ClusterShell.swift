@@ -3,6 +3,7 @@ import KVCluster
 import KVPartitioning
 import KVStorage
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// The way a shell reaches its peers (the peer transport in kvnode, an in-memory network in tests).
@@ -46,6 +47,9 @@ public final class ClusterShell: @unchecked Sendable {
     private var armed = false
     private var stopped = false
     public private(set) var stats = ClusterShellStats()
+    /// A copy of the operator-facing state, refreshed every 100 ms, readable from any thread (INFO).
+    public let snapshot = NIOLockedValueBox(ClusterSnapshot())
+    private var snapshotTask: RepeatedTask?
 
     /// `clock` returns monotonic milliseconds (the unit of `config`'s durations).
     public init(loop: EventLoop, self member: ClusterMember, seeds: [String], config: ClusterConfig,
@@ -67,6 +71,19 @@ public final class ClusterShell: @unchecked Sendable {
     public func start() {
         loop.preconditionInEventLoop()
         becomeReadyIfComplete()
+        publishSnapshot()
+        snapshotTask = loop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) { [weak self] _ in
+            self?.publishSnapshot()
+        }
+    }
+
+    private func publishSnapshot() {
+        let members = self.members
+        let s = ClusterSnapshot(
+            nodeID: nodeID, ready: node != nil, members: members.count, membersUp: members.filter(\.isUp).count,
+            missingSeeds: discovery.missing, pendingRequests: pendingRequestCount, hints: store.hintCount,
+            heldEffectBatches: held.count, stats: stats)
+        snapshot.withLockedValue { $0 = s }
     }
 
     // MARK: Clients
@@ -171,6 +188,8 @@ public final class ClusterShell: @unchecked Sendable {
     public func stop() {
         loop.preconditionInEventLoop()
         stopped = true
+        snapshotTask?.cancel()
+        snapshotTask = nil
         for t in timers.values { t.cancel() }
         timers.removeAll()
         let all = waiting
@@ -290,6 +309,19 @@ public final class ClusterShell: @unchecked Sendable {
         }
         armIfNeeded()
     }
+}
+
+/// What `INFO cluster` shows, copied out of the shell's loop periodically.
+public struct ClusterSnapshot: Sendable {
+    public var nodeID: NodeID = ""
+    public var ready = false
+    public var members = 0
+    public var membersUp = 0
+    public var missingSeeds: [String] = []
+    public var pendingRequests = 0
+    public var hints = 0
+    public var heldEffectBatches = 0
+    public var stats = ClusterShellStats()
 }
 
 /// Counters a shell keeps for `INFO cluster`.

@@ -9,7 +9,7 @@ import Glibc
 /// INFO: the server, clients, memory, persistence, stats and keyspace sections in Redis's
 /// `name:value` text format, so tools that parse Redis's INFO read ours.
 extension CommandExecutor {
-    static let sectionNames = ["server", "clients", "memory", "persistence", "stats", "keyspace"]
+    static let sectionNames = ["server", "clients", "memory", "persistence", "stats", "keyspace", "cluster"]
 
     func info(_ command: RESPCommand, _ session: ClientSession, _ out: inout ByteBuffer) -> CommandOutcome {
         var wanted: Set<String> = []
@@ -104,12 +104,41 @@ extension CommandExecutor {
                 ("total_error_replies", String(t.errorReplies)),
                 ("protocol_errors", String(t.protocolErrors)),
             ]
+        case "cluster":
+            return clusterSection()
         case "keyspace":
             let keys = engine.count
             return keys > 0 ? [("db0", "keys=\(keys),expires=0,avg_ttl=0")] : []
         default:
             return []
         }
+    }
+
+    private func clusterSection() -> [(String, String)] {
+        guard let shell = context.cluster else { return [("cluster_enabled", "0")] }
+        let s = shell.snapshot.withLockedValue { $0 }
+        let c = shell.config
+        return [
+            ("cluster_enabled", "1"),
+            ("cluster_node_id", s.nodeID),
+            ("cluster_state", s.ready ? "ok" : "waiting_for_seeds"),
+            ("cluster_missing_seeds", s.missingSeeds.joined(separator: ",")),
+            ("cluster_members", String(s.members)),
+            ("cluster_members_up", String(s.membersUp)),
+            ("cluster_n", String(c.n)),
+            ("cluster_r", String(c.r)),
+            ("cluster_w", String(c.w)),
+            ("cluster_last_write_wins", c.lastWriteWins ? "1" : "0"),
+            ("cluster_pending_requests", String(s.pendingRequests)),
+            ("cluster_hints", String(s.hints)),
+            ("cluster_held_effect_batches", String(s.heldEffectBatches)),
+            ("cluster_client_requests", String(s.stats.clientRequests)),
+            ("cluster_peer_messages_in", String(s.stats.peerMessagesIn)),
+            ("cluster_peer_messages_out", String(s.stats.peerMessagesOut)),
+            ("cluster_peer_messages_undeliverable", String(s.stats.undeliverable)),
+            ("cluster_peer_messages_dropped", String(s.stats.droppedPeerMessages)),
+            ("cluster_storage_failures", String(s.stats.storageFailures)),
+        ]
     }
 
     private func memorySection() -> [(String, String)] {

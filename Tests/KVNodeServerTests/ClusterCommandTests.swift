@@ -73,6 +73,9 @@ import Testing
         let ring = try #require(array(try c.command("CLUSTER.RING")))
         #expect(ring.first?.text?.hasPrefix("solo 127.0.0.1:0 tokens=") == true)
         #expect(try #require(array(try c.command("CLUSTER.RING", "somekey"))).compactMap(\.text) == ["solo 127.0.0.1:0"])
+        try await Task.sleep(for: .milliseconds(250))  // the INFO snapshot refreshes every 100 ms
+        let info = try #require(try c.command("INFO", "cluster").text)
+        #expect(info.contains("cluster_state:ok") && info.contains("cluster_node_id:solo") && info.contains("cluster_n:1"))
         try await server.stop()
     }
 
