@@ -91,7 +91,7 @@ public struct ClusterNode {
                          context: context, supersedeLocal: supersedeLocal, timestamp: timestamp, hintFor: hintFor,
                          now: now, out: &out)
         case let .stamped(request, object, dot):
-            writeStamped(request, by: from, object: object, dot: dot, out: &out)
+            writeStamped(request, by: from, object: object, dot: dot, now: now, out: &out)
         case let .replicate(request, key, object, hintFor):
             let accepted = replicaMerge(key: key, object: object, hintFor: hintFor, now: now, isReplicate: true)
             out.send(.replicated(request: request, accepted: accepted), to: from, self: id)

@@ -12,6 +12,8 @@ struct PendingWrite {
     var required: Int
     var strict: Bool
     var targets: [ReplicaTarget]
+    /// Down primaries no fallback stands in for (too few nodes): the coordinator keeps a hint for each.
+    var uncovered: [NodeID] = []
     /// Index in `targets` of the replica asked to stamp.
     var stamper: Int = 0
     var stamped: SiblingSet?
@@ -98,6 +100,11 @@ extension ClusterNode {
         let request = nextRequestID()
         var write = PendingWrite(client: client, key: key, value: value, isTombstone: isTombstone, context: context,
                                  supersedeLocal: supersedeLocal, timestamp: now, required: required, strict: quorum.strict, targets: targets)
+        if config.coordinatorHints {
+            write.uncovered = placement.primaries(for: key).filter { p in
+                !targets.contains { $0.node == p || $0.hintFor == p }
+            }
+        }
         if config.plantedBug == .ackBeforeW {
             write.replied = true
             out.effects.append(.reply(client, .written(context: context, dot: nil)))
@@ -115,7 +122,8 @@ extension ClusterNode {
                            hintFor: t.hintFor), to: t.node, self: id)
     }
 
-    mutating func writeStamped(_ request: RequestID, by node: NodeID, object: SiblingSet?, dot: Dot?, out: inout Output) {
+    mutating func writeStamped(_ request: RequestID, by node: NodeID, object: SiblingSet?, dot: Dot?, now: Tick,
+                               out: inout Output) {
         guard var w = writes[request], w.targets[w.stamper].node == node, w.stamped == nil else { return }
         guard let object else {
             // Refused (hint capacity): let the next target stamp, if any.
@@ -127,6 +135,10 @@ extension ClusterNode {
         }
         w.stamped = object
         w.dot = dot
+        for owner in w.uncovered {
+            // Best effort beyond the quorum: a full hint store refuses, nothing else changes.
+            _ = replicaMerge(key: w.key, object: object, hintFor: owner, now: now, isReplicate: false)
+        }
         w.acked.append(node)
         w.answered.append(node)
         for (i, t) in w.targets.enumerated() where i > w.stamper {
