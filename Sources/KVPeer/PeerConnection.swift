@@ -199,7 +199,9 @@ final class PeerConnection: ChannelInboundHandler {
     /// Ends a failed handshake: counts and logs the reason, optionally tells the peer, closes.
     private func refuse(_ error: PeerHandshakeError, sending: Bool, context: ChannelHandlerContext) {
         owner?.stats.handshakeFailures.count(error.failure)
-        logger.warning("peer handshake refused", metadata: ["reason": "\(error)"])
+        // A dial slot retrying against the same misconfigured peer logs the first refusal only at warning.
+        let level: Logger.Level = (slot?.attempt ?? 0) > 0 ? .debug : .warning
+        logger.log(level: level, "peer handshake refused", metadata: ["reason": "\(error)"])
         if sending {
             var buffer = context.channel.allocator.buffer(capacity: 64)
             PeerFraming.write(.error, payload: error.encode(), into: &buffer)

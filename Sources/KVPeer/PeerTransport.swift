@@ -109,6 +109,7 @@ public final class PeerTransport {
     /// or its queue is full (the caller's quorum logic copes). Not flushed until `flush()`.
     @discardableResult
     public func send(_ message: PeerMessage, to node: NodeID) -> Bool {
+        loop.assertInEventLoop()
         guard let route = routes[node], !route.connections.isEmpty else {
             stats.droppedSends += 1
             return false
@@ -139,6 +140,7 @@ public final class PeerTransport {
 
     /// Flushes every connection that has queued frames (the shell calls it once per batch of effects).
     public func flush() {
+        loop.assertInEventLoop()
         guard !dirty.isEmpty else { return }
         swap(&dirty, &flushing)
         for connection in flushing {

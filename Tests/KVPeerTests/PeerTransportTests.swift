@@ -240,4 +240,49 @@ import Testing
             try await a.close()
         }
     }
+
+    @Test func silentClientIsClosedByTheHandshakeTimeout() async throws {
+        try await withLoop { loop in
+            var config = TestNode.fastConfiguration()
+            config.handshakeTimeout = .milliseconds(50)
+            let a = try await TestNode(loop: loop, id: "a", configuration: config)
+            let reply = try frames(in: try await rawExchange(loop: loop, port: a.port, bytes: ByteBuffer()))
+            #expect(reply.count == 1)
+            #expect(reply.first.map { PeerHandshakeError.decode($0.payload).failure } == .timeout)
+            let timeouts = try await a.run { t, _ in t.stats.handshakeFailures.timeout }
+            #expect(timeouts == 1)
+            try await a.close()
+        }
+    }
+
+    @Test func sendRefusesWhenTheQueueIsFullOrTheMessageTooLarge() async throws {
+        try await withLoop { loop in
+            var config = TestNode.fastConfiguration()
+            config.connectionsPerPeer = 1
+            config.maxQueuedBytesPerConnection = 200
+            config.maxFrameBytes = 1000
+            let a = try await TestNode(loop: loop, id: "a", configuration: config)
+            let b = try await TestNode(loop: loop, id: "b", configuration: TestNode.fastConfiguration())
+            let bAddress = b.address
+            try await a.run { t, _ in t.dial(bAddress) }
+            try await a.waitUntil("up") { _, r in !r.ups.isEmpty }
+            let message = PeerMessage.get(request: 1, key: [UInt8](repeating: 7, count: 40))
+            let (accepted, tooLarge, dropped) = try await a.run { t, _ in
+                var accepted = 0
+                while t.send(message, to: "b") { accepted += 1 }
+                let tooLarge = t.send(.get(request: 2, key: [UInt8](repeating: 1, count: 2000)), to: "b")
+                t.flush()
+                return (accepted, tooLarge, t.stats.droppedSends)
+            }
+            let frameBytes = PeerFraming.headerBytes + ClusterCoding.encode(message).count
+            #expect(accepted == 200 / frameBytes)
+            #expect(!tooLarge)
+            #expect(dropped == 2)
+            try await b.waitUntil("the queued ones arrive") { _, r in r.messages.count == accepted }
+            let drained = try await a.run { t, _ in t.send(message, to: "b") }
+            #expect(drained)  // the written bytes left the queue
+            try await a.close()
+            try await b.close()
+        }
+    }
 }
