@@ -56,6 +56,24 @@ public struct PeerTransportStats: Sendable, Equatable {
 
     public init() {}
 
+    /// The counters as `INFO` fields (`peer_…` names, in a fixed order).
+    public var infoFields: [(name: String, value: Int)] {
+        [
+            ("peer_frames_in", framesIn), ("peer_frames_out", framesOut),
+            ("peer_bytes_in", bytesIn), ("peer_bytes_out", bytesOut),
+            ("peer_messages_in", messagesIn), ("peer_messages_out", messagesOut),
+            ("peer_connections_opened", connectionsOpened), ("peer_connections_established", connectionsEstablished),
+            ("peer_connect_failures", connectFailures),
+            ("peer_handshake_failures_auth", handshakeFailures.auth),
+            ("peer_handshake_failures_version", handshakeFailures.version),
+            ("peer_handshake_failures_timeout", handshakeFailures.timeout),
+            ("peer_handshake_failures_malformed", handshakeFailures.malformed),
+            ("peer_handshake_failures_identity", handshakeFailures.identity),
+            ("peer_framing_errors", framingErrors), ("peer_decode_errors", decodeErrors),
+            ("peer_dropped_sends", droppedSends),
+        ]
+    }
+
     /// Handshake failures per `PeerHandshakeFailure`.
     public struct HandshakeFailureCounts: Sendable, Equatable {
         public var auth = 0

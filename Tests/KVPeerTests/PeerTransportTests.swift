@@ -249,8 +249,12 @@ import Testing
             let reply = try frames(in: try await rawExchange(loop: loop, port: a.port, bytes: ByteBuffer()))
             #expect(reply.count == 1)
             #expect(reply.first.map { PeerHandshakeError.decode($0.payload).failure } == .timeout)
-            let timeouts = try await a.run { t, _ in t.stats.handshakeFailures.timeout }
-            #expect(timeouts == 1)
+            let stats = try await a.run { t, _ in t.stats }
+            #expect(stats.handshakeFailures.timeout == 1)
+            let info = Dictionary(uniqueKeysWithValues: stats.infoFields.map { ($0.name, $0.value) })
+            #expect(info["peer_handshake_failures_timeout"] == 1)
+            #expect(info["peer_connections_opened"] == 1)
+            #expect(info["peer_frames_out"] == 1)
             try await a.close()
         }
     }
