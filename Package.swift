@@ -32,6 +32,7 @@ let package = Package(
         .library(name: "KVCluster", targets: ["KVCluster"]),
         .library(name: "KVSimulator", targets: ["KVSimulator"]),
         .library(name: "KVClusterShell", targets: ["KVClusterShell"]),
+        .library(name: "KVPeer", targets: ["KVPeer"]),
     ],
     traits: [
         .trait(name: "Jemalloc", description: "Link libjemalloc as the process allocator (turn off for sanitizer builds)"),
@@ -44,6 +45,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         // System libraries and C shims.
@@ -86,11 +88,21 @@ let package = Package(
         .target(
             name: "KVNodeServer",
             dependencies: nio + [
-                "RESP", "KVStorage", "KVHash", "CJemallocShim", "KVCluster", "KVClusterShell", "KVVersioning",
+                "RESP", "KVStorage", "KVHash", "CJemallocShim", "KVCluster", "KVClusterShell", "KVVersioning", "KVPeer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: hotPath
+        ),
+
+        // Node-to-node transport: framed, authenticated peer connections.
+        .target(
+            name: "KVPeer",
+            dependencies: nio + [
+                "KVCluster",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
 
         // The load driver: bindings, workers, recorders, reports.
@@ -139,6 +151,10 @@ let package = Package(
             name: "KVClusterShellTests",
             dependencies: ["KVClusterShell", "KVCluster", "KVStorage", "KVVersioning",
                            .product(name: "Logging", package: "swift-log")] + nio
+        ),
+        .testTarget(
+            name: "KVPeerTests",
+            dependencies: ["KVPeer", "KVCluster", "KVVersioning", .product(name: "Logging", package: "swift-log")] + nio
         ),
         .testTarget(
             name: "KVNodeServerTests",

@@ -1,0 +1,279 @@
+import KVCluster
+import Logging
+import NIOCore
+import NIOPosix
+
+/// What the transport tells its owner (the cluster shell). Called on the transport's loop.
+public protocol PeerTransportDelegate: AnyObject {
+    /// The first outbound connection to this peer finished its handshake (also after a reconnect).
+    func peerUp(_ node: NodeID, clientAddress: String, dialed: PeerAddress)
+    /// The last outbound connection to this peer was lost (only after a peerUp).
+    func peerDown(_ node: NodeID)
+    /// A message arrived from an authenticated peer (on any of its connections, inbound or outbound).
+    func peerMessage(_ message: PeerMessage, from node: NodeID)
+}
+
+/// One of the `connectionsPerPeer` outbound connections kept to a dialed address.
+final class PeerDialSlot {
+    let address: PeerAddress
+    /// The connection currently serving the slot (connecting, handshaking or established).
+    var connection: PeerConnection?
+    /// Failed attempts since the last established connection (drives the backoff).
+    var attempt = 0
+    var reconnect: Scheduled<Void>?
+
+    init(address: PeerAddress) { self.address = address }
+}
+
+/// A peer's established outbound connections, with the round-robin cursor.
+final class PeerRoute {
+    var connections: [PeerConnection] = []
+    var next = 0
+}
+
+/// The node-to-node network of kvnode: accepts peers, keeps authenticated outbound connections to the
+/// dialed ones (reconnecting with backoff), and carries `PeerMessage`s as binary frames. Everything — calls,
+/// callbacks, channels — runs on one event loop, so it needs no locks. Wire format: PeerFraming.swift.
+public final class PeerTransport {
+    public let loop: any EventLoop
+    public let nodeID: NodeID
+    public let clientAddress: String
+    public let configuration: PeerTransportConfiguration
+    public weak var delegate: (any PeerTransportDelegate)?
+
+    /// Counters for INFO.
+    public internal(set) var stats = PeerTransportStats()
+
+    private let logger: Logger
+    private var servers: [any Channel] = []
+    private var slots: [PeerAddress: [PeerDialSlot]] = [:]
+    private var routes: [NodeID: PeerRoute] = [:]
+    private var live: [ObjectIdentifier: PeerConnection] = [:]
+    private var dirty: [PeerConnection] = []
+    private var flushing: [PeerConnection] = []
+    private var isClosed = false
+
+    public init(loop: any EventLoop, nodeID: NodeID, clientAddress: String, configuration: PeerTransportConfiguration,
+                logger: Logger) {
+        self.loop = loop
+        self.nodeID = nodeID
+        self.clientAddress = clientAddress
+        self.configuration = configuration
+        var logger = logger
+        logger[metadataKey: "node-id"] = "\(nodeID)"
+        self.logger = logger
+    }
+
+    /// Node ids with at least one live outbound connection.
+    public var connectedPeers: [NodeID] { Array(routes.keys) }
+
+    /// Starts accepting peers (ServerBootstrap on `loop` only); returns the bound port (port 0 = any free one).
+    public func listen(host: String, port: Int) -> EventLoopFuture<Int> {
+        loop.preconditionInEventLoop()
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        return ServerBootstrap(group: loop)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let transport = bound.value
+                    try channel.pipeline.syncOperations.addHandler(transport.makeConnection(slot: nil))
+                }
+            }
+            .bind(host: host, port: port)
+            .assumeIsolated()
+            .map { channel in
+                let transport = bound.value
+                if transport.isClosed {
+                    channel.close(promise: nil)
+                } else {
+                    transport.servers.append(channel)
+                    transport.logger.info("listening for peers", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+                }
+                return channel.localAddress?.port ?? port
+            }
+            .nonisolated()
+    }
+
+    /// Keeps `connectionsPerPeer` authenticated outbound connections to `address`, reconnecting with
+    /// exponential backoff (with jitter) forever, until `close()`. Dialing the same address twice is a no-op.
+    public func dial(_ address: PeerAddress) {
+        loop.preconditionInEventLoop()
+        guard !isClosed, slots[address] == nil else { return }
+        let group = (0..<max(1, configuration.connectionsPerPeer)).map { _ in PeerDialSlot(address: address) }
+        slots[address] = group
+        for slot in group { connect(slot) }
+    }
+
+    /// Queues a message on one of the peer's outbound connections (round robin); false when none is up
+    /// or its queue is full (the caller's quorum logic copes). Not flushed until `flush()`.
+    @discardableResult
+    public func send(_ message: PeerMessage, to node: NodeID) -> Bool {
+        loop.assertInEventLoop()
+        guard let route = routes[node], !route.connections.isEmpty else {
+            stats.droppedSends += 1
+            return false
+        }
+        let payload = ClusterCoding.encode(message)
+        if payload.count + 1 <= configuration.maxFrameBytes {
+            let count = route.connections.count
+            for i in 0..<count {
+                let index = (route.next + i) % count
+                let connection = route.connections[index]
+                guard connection.enqueue(payload) else { continue }
+                route.next = (index + 1) % count
+                if !connection.isDirty {
+                    connection.isDirty = true
+                    dirty.append(connection)
+                }
+                stats.messagesOut += 1
+                stats.framesOut += 1
+                stats.bytesOut += payload.count + PeerFraming.headerBytes
+                return true
+            }
+        } else {
+            logger.error("peer message too large to send", metadata: ["bytes": "\(payload.count)", "node": "\(node)"])
+        }
+        stats.droppedSends += 1
+        return false
+    }
+
+    /// Flushes every connection that has queued frames (the shell calls it once per batch of effects).
+    public func flush() {
+        loop.assertInEventLoop()
+        guard !dirty.isEmpty else { return }
+        swap(&dirty, &flushing)
+        for connection in flushing {
+            connection.isDirty = false
+            connection.flushPending()
+        }
+        flushing.removeAll(keepingCapacity: true)
+    }
+
+    /// Closes the listener and every connection; stops reconnecting.
+    public func close() -> EventLoopFuture<Void> {
+        loop.preconditionInEventLoop()
+        isClosed = true
+        for group in slots.values {
+            for slot in group {
+                slot.reconnect?.cancel()
+                slot.reconnect = nil
+            }
+        }
+        var futures: [EventLoopFuture<Void>] = servers.map { $0.close() }
+        servers.removeAll()
+        for connection in live.values {
+            if let f = connection.close() { futures.append(f) }
+        }
+        return EventLoopFuture.andAllComplete(futures, on: loop)
+    }
+
+    // MARK: Dialing
+
+    private func connect(_ slot: PeerDialSlot) {
+        guard !isClosed else { return }
+        let bound = NIOLoopBound((self, slot), eventLoop: loop)
+        ClientBootstrap(group: loop)
+            .connectTimeout(configuration.connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let (transport, slot) = bound.value
+                    let connection = transport.makeConnection(slot: slot)
+                    slot.connection = connection
+                    try channel.pipeline.syncOperations.addHandler(connection)
+                }
+            }
+            .connect(host: slot.address.host, port: slot.address.port)
+            .assumeIsolated()
+            .whenFailure { error in
+                let (transport, slot) = bound.value
+                transport.stats.connectFailures += 1
+                transport.logger.debug("peer connect failed", metadata: ["address": "\(slot.address)", "error": "\(error)"])
+                slot.connection = nil
+                transport.scheduleReconnect(slot)
+            }
+    }
+
+    private func scheduleReconnect(_ slot: PeerDialSlot) {
+        guard !isClosed, slot.reconnect == nil, slot.connection == nil else { return }
+        let delay = PeerBackoff.delay(attempt: slot.attempt, initial: configuration.reconnectInitialDelay,
+                                      max: configuration.reconnectMaxDelay, unitRandom: Double.random(in: 0...1))
+        slot.attempt += 1
+        slot.reconnect = loop.assumeIsolated().scheduleTask(in: delay) { [self] in
+            slot.reconnect = nil
+            connect(slot)
+        }
+    }
+
+    // MARK: Connection callbacks
+
+    func makeConnection(slot: PeerDialSlot?) -> PeerConnection {
+        var rng = SystemRandomNumberGenerator()
+        var nonce: [UInt8] = []
+        nonce.reserveCapacity(PeerHello.nonceBytes)
+        for _ in 0..<(PeerHello.nonceBytes / 8) {
+            withUnsafeBytes(of: rng.next() as UInt64) { nonce += $0 }
+        }
+        let handshake = PeerHandshake(role: slot == nil ? .acceptor : .dialer, nodeID: nodeID, clientAddress: clientAddress,
+                                      secret: configuration.secret, nonce: nonce)
+        var connectionLogger = logger
+        connectionLogger[metadataKey: "peer-role"] = slot == nil ? "accepted" : "dialed"
+        return PeerConnection(owner: self, slot: slot, handshake: handshake, configuration: configuration,
+                              logger: connectionLogger)
+    }
+
+    /// A connection became active; false: the transport is closed, refuse it.
+    func connectionOpened(_ connection: PeerConnection) -> Bool {
+        guard !isClosed else { return false }
+        live[ObjectIdentifier(connection)] = connection
+        stats.connectionsOpened += 1
+        return true
+    }
+
+    func connectionEstablished(_ connection: PeerConnection, hello: PeerHello) {
+        stats.connectionsEstablished += 1
+        guard let slot = connection.slot else {
+            logger.debug("accepted peer connection", metadata: ["node": "\(hello.nodeID)"])
+            return
+        }
+        slot.attempt = 0
+        let route: PeerRoute
+        if let existing = routes[hello.nodeID] {
+            route = existing
+        } else {
+            route = PeerRoute()
+            routes[hello.nodeID] = route
+        }
+        route.connections.append(connection)
+        if route.connections.count == 1 {
+            logger.info("peer up", metadata: ["node": "\(hello.nodeID)", "address": "\(slot.address)"])
+            delegate?.peerUp(hello.nodeID, clientAddress: hello.clientAddress, dialed: slot.address)
+        }
+    }
+
+    func connectionClosed(_ connection: PeerConnection, wasEstablished: Bool) {
+        live[ObjectIdentifier(connection)] = nil
+        guard let slot = connection.slot else { return }
+        if wasEstablished, let node = connection.nodeID, let route = routes[node] {
+            route.connections.removeAll { $0 === connection }
+            if route.next >= route.connections.count { route.next = 0 }
+            if route.connections.isEmpty {
+                routes[node] = nil
+                if !isClosed {
+                    logger.info("peer down", metadata: ["node": "\(node)"])
+                    delegate?.peerDown(node)
+                }
+            }
+        }
+        if slot.connection === connection {
+            slot.connection = nil
+            scheduleReconnect(slot)
+        }
+    }
+
+    func deliver(_ message: PeerMessage, from node: NodeID) {
+        stats.messagesIn += 1
+        delegate?.peerMessage(message, from: node)
+    }
+}
