@@ -1,36 +1,106 @@
 import KVCluster
 import KVClusterShell
+import KVPeer
 import KVStorage
 import Logging
 import NIOCore
 
 /// The cluster half of a node process: the shell that drives the `ClusterNode`, the durable store it
-/// uses, and (once wired) the peer transport, all on one event loop.
+/// uses, and the peer transport, all on one event loop. It listens for peers on the client port plus
+/// the peer-port offset and dials every other seed at the same offset; the transport's events become
+/// the shell's membership and failure-detector input.
 final class ClusterRuntime: @unchecked Sendable {
     let settings: ClusterSettings
     let shell: ClusterShell
     let loop: EventLoop
     let logger: Logger
+    private let transport: PeerTransport
+    private let clientHost: String
+    private let clientPort: Int
+    /// Seed client address for each dialed peer address.
+    private var seedForPeer: [PeerAddress: String] = [:]
 
     init(settings: ClusterSettings, configuration: NodeConfiguration, engine: StorageEngine, loop: EventLoop,
          logger: Logger) {
         self.settings = settings
         self.loop = loop
         self.logger = logger
+        clientHost = configuration.host
+        clientPort = configuration.port
         let advertised = settings.advertisedAddress ?? "\(configuration.host):\(configuration.port)"
         let store = StorageLocalStore(engine: engine, logger: logger)
         shell = ClusterShell(loop: loop, self: ClusterMember(id: settings.nodeID, clientAddress: advertised),
                              seeds: settings.seeds, config: settings.config, store: store, logger: logger)
+        var peerConfig = PeerTransportConfiguration()
+        peerConfig.secret = settings.secret.map { Array($0.utf8) }
+        peerConfig.connectionsPerPeer = settings.connectionsPerPeer
+        peerConfig.maxFrameBytes = configuration.maxBulkLength + (2 << 20)
+        transport = PeerTransport(loop: loop, nodeID: settings.nodeID, clientAddress: advertised,
+                                  configuration: peerConfig, logger: logger)
     }
 
-    /// Starts the shell (and the peer transport).
+    /// Listens for peers, dials the other seeds, and starts the shell.
     func start() async throws {
-        let shell = self.shell
-        try await loop.submit { shell.start() }.get()
+        try await loop.submit { self.wire() }.get()
+        if clientPort > 0 {
+            let peerPort = clientPort + settings.peerPortOffset
+            let bound = try await loop.flatSubmit { self.transport.listen(host: self.clientHost, port: peerPort) }.get()
+            logger.info("listening for peers", metadata: ["host": "\(clientHost)", "port": "\(bound)",
+                                                          "authenticated": "\(settings.secret != nil)"])
+        }
+        try await loop.submit {
+            for (peer, _) in self.seedForPeer { self.transport.dial(peer) }
+            self.shell.start()
+        }.get()
+    }
+
+    private func wire() {
+        transport.delegate = self
+        shell.link = self
+        let me = "\(clientHost):\(clientPort)"
+        for seed in settings.seeds where seed != (settings.advertisedAddress ?? me) {
+            guard let (host, port) = ClusterSettings.parseAddress(seed) else { continue }
+            seedForPeer[PeerAddress(host: host, port: port + settings.peerPortOffset)] = seed
+        }
     }
 
     func stop() async throws {
-        let shell = self.shell
-        try await loop.submit { shell.stop() }.get()
+        try await loop.flatSubmit {
+            self.shell.stop()
+            return self.transport.close()
+        }.get()
+    }
+
+    /// Peer transport counters (read on the loop).
+    func peerStats() async throws -> [(name: String, value: Int)] {
+        try await loop.submit { self.transport.stats.infoFields }.get()
+    }
+}
+
+extension ClusterRuntime: PeerTransportDelegate, ClusterPeerLink {
+    func peerUp(_ node: NodeID, clientAddress: String, dialed: PeerAddress) {
+        guard let seed = seedForPeer[dialed] else {
+            logger.warning("peer \(node) at \(dialed) is not one of the seeds")
+            return
+        }
+        logger.debug("peer up", metadata: ["peer": "\(node)", "address": "\(seed)"])
+        shell.peerUp(node, seedAddress: seed)
+    }
+
+    func peerDown(_ node: NodeID) {
+        logger.warning("peer down", metadata: ["peer": "\(node)"])
+        shell.peerDown(node)
+    }
+
+    func peerMessage(_ message: PeerMessage, from node: NodeID) {
+        shell.peerMessage(message, from: node)
+    }
+
+    func send(_ message: PeerMessage, to node: NodeID) -> Bool {
+        transport.send(message, to: node)
+    }
+
+    func flush() {
+        transport.flush()
     }
 }
