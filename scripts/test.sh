@@ -33,3 +33,6 @@ fi
 
 echo "== client compatibility (real kvnode process)"
 bash scripts/compat-test.sh .build/debug/kvnode
+
+echo "== cluster (three real kvnode processes: kill -9 under writes, hints, siblings, peer auth)"
+python3 scripts/cluster_test.py .build/debug/kvnode

@@ -28,9 +28,10 @@ public struct ClusterConfig: Sendable, Equatable {
     public var hintCapacity: Int = 100_000
     /// Most handoff messages sent per handoff tick.
     public var handoffBatch: Int = 64
-    /// When a down primary has no fallback to stand in for it (fewer than N + 1 nodes up), the
-    /// coordinator keeps a hinted copy itself and hands it off when the primary is back (as Cassandra
-    /// does), so a restarted replica catches up without waiting for a read or anti-entropy.
+    /// The coordinator keeps a hinted copy for a primary that no fallback stands in for (fewer than
+    /// N + 1 nodes up) and for every target that had not confirmed a stamped write by its timeout
+    /// (crashed mid-request, message lost), and hands it off when that node is up (as Cassandra does),
+    /// so a restarted replica catches up without waiting for a read or anti-entropy.
     public var coordinatorHints: Bool = true
     /// Repair stale replicas as soon as the quorum answer is known, before the reply effect
     /// (default: after the reply, once every replica answered or the request timed out).

@@ -72,7 +72,7 @@ public struct ClusterNode {
         case .peer(let from, let message):
             receive(message, from: from, now: now, out: &out)
         case .timer(.request(let request)):
-            requestTimedOut(request, out: &out)
+            requestTimedOut(request, now: now, out: &out)
         case .timer(.handoff):
             handoffTick(now: now, out: &out)
             out.effects.append(.setTimer(.handoff, after: config.handoffInterval))

@@ -230,10 +230,20 @@ extension ClusterNode {
         r.repaired = true
     }
 
-    mutating func requestTimedOut(_ request: RequestID, out: inout Output) {
+    mutating func requestTimedOut(_ request: RequestID, now: Tick, out: inout Output) {
         if let w = writes.removeValue(forKey: request) {
             if !w.replied {
                 out.effects.append(.reply(w.client, .notAcknowledged(acks: w.counted, required: w.required)))
+            }
+            if config.coordinatorHints, let stamped = w.stamped {
+                // Targets that never confirmed (crashed mid-request, message lost): keep a hinted copy
+                // for each, so handoff retries until the owner has it (Cassandra's write-timeout hints).
+                for t in w.targets where !w.answered.contains(t.node) {
+                    let owner = t.hintFor ?? t.node
+                    if owner != id {
+                        _ = replicaMerge(key: w.key, object: stamped, hintFor: owner, now: now, isReplicate: false)
+                    }
+                }
             }
         } else if var r = reads.removeValue(forKey: request) {
             if !r.replied {

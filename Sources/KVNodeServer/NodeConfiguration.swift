@@ -68,6 +68,8 @@ public struct ClusterSettings: Sendable {
     public init(nodeID: String, seeds: [String]) {
         self.nodeID = nodeID
         self.seeds = seeds
+        // Real links carry far more than the simulator's: hand off up to 1024 hints per 250 ms tick.
+        config.handoffBatch = 1024
     }
 
     /// Splits `host:port`; nil when malformed.

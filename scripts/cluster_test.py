@@ -1,0 +1,237 @@
+#!/usr/bin/env python3
+"""Real-process cluster checks: three kvnode processes on loopback (N=3, R=2, W=2, fsync always).
+
+1. kill -9 during a write load: writers going through the surviving nodes keep getting
+   acknowledgements; the killed node restarts, hints drain, and KV.GETLOCAL on every replica
+   shows every acknowledged write (each key is written once, with a unique value).
+2. Siblings: concurrent blind KV.PUTs through two coordinators become siblings; a KV.PUT with the
+   merged context collapses them; plain GET of a key with siblings is an error that says so.
+3. Peer authentication: a node started with the wrong cluster secret is refused by the others.
+
+Prints the figures and exits non-zero when a check fails. Usage: cluster_test.py PATH/TO/kvnode
+"""
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import redis
+
+
+def free_base_port():
+    """A port p such that p..p+3 and p+10000..p+10003 are all free now."""
+    for _ in range(200):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        p = s.getsockname()[1]
+        s.close()
+        if p + 10004 > 65535:
+            continue
+        ok = True
+        for q in [p + i for i in range(4)] + [p + 10000 + i for i in range(4)]:
+            t = socket.socket()
+            try:
+                t.bind(("127.0.0.1", q))
+            except OSError:
+                ok = False
+            finally:
+                t.close()
+        if ok:
+            return p
+    raise RuntimeError("no free port block")
+
+
+class Cluster:
+    def __init__(self, kvnode, work, base, secret="test-secret", size=3):
+        self.kvnode, self.work, self.base, self.secret = kvnode, work, base, secret
+        self.ports = [base + i for i in range(size)]
+        self.seeds = ",".join(f"127.0.0.1:{p}" for p in self.ports)
+        self.procs = {}
+
+    def start(self, i, secret=None, extra=()):
+        port = self.ports[i] if i < len(self.ports) else self.base + i
+        log = open(os.path.join(self.work, f"n{i + 1}.log"), "a")
+        args = [self.kvnode, "--node-id", f"n{i + 1}", "--port", str(port), "--data-dir",
+                os.path.join(self.work, f"n{i + 1}"), "--seeds", self.seeds, "--fsync", "always",
+                "--cluster-secret", secret or self.secret, "--log-level", "warning", *extra]
+        self.procs[i] = subprocess.Popen(args, stdout=log, stderr=log)
+        return port
+
+    def client(self, i, timeout=5):
+        return redis.Redis(port=self.ports[i], socket_timeout=timeout)
+
+    def wait_ready(self, i, members_up=None, timeout=20):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                info = self.client(i).info("cluster")
+                if info.get("cluster_state") == "ok" and (members_up is None or info.get("cluster_members_up") == members_up):
+                    return
+            except redis.RedisError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"node n{i + 1} not ready")
+
+    def kill9(self, i):
+        self.procs[i].send_signal(signal.SIGKILL)
+        self.procs[i].wait()
+
+    def stop_all(self):
+        for p in self.procs.values():
+            if p.poll() is None:
+                p.terminate()
+        for p in self.procs.values():
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+failures = []
+
+
+def expect(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failures.append(what)
+
+
+def kill_during_writes(c):
+    acked, errors = {}, []
+    stop = threading.Event()
+    lock = threading.Lock()
+
+    def writer(w, node):
+        r = c.client(node, timeout=3)
+        n = 0
+        while not stop.is_set():
+            key, value = f"w{w}-{n}", f"v{w}-{n}-{time.time_ns()}"
+            n += 1
+            try:
+                if r.set(key, value):
+                    with lock:
+                        acked[key] = value
+            except redis.RedisError as e:
+                with lock:
+                    errors.append((time.time(), str(e)[:80]))
+
+    threads = [threading.Thread(target=writer, args=(w, w % 2)) for w in range(8)]
+    t0 = time.time()
+    for t in threads:
+        t.start()
+    time.sleep(1.5)
+    before_kill = len(acked)
+    c.kill9(2)
+    killed_at = time.time()
+    time.sleep(2.0)
+    during = len(acked) - before_kill
+    c.start(2)
+    c.wait_ready(2)
+    restarted_at = time.time()
+    time.sleep(1.0)
+    stop.set()
+    for t in threads:
+        t.join()
+    elapsed = time.time() - t0
+    errors_in_window = [e for e in errors if killed_at - 0.1 <= e[0] <= restarted_at + 1.0]
+    print(f"     writes acknowledged: {len(acked)} in {elapsed:.1f} s ({during} while n3 was down for "
+          f"{restarted_at - killed_at:.1f} s); errors: {len(errors)} ({len(errors_in_window)} around the kill)")
+    for e in errors[:5]:
+        print(f"     error at +{e[0] - t0:.2f} s: {e[1]}")
+    expect(during > 0, "writers keep getting acknowledgements while a replica is down")
+
+    # Hints drain: every node reports no hints.
+    deadline = time.time() + 30
+    hints = None
+    while time.time() < deadline:
+        hints = [c.client(i).info("cluster")["cluster_hints"] for i in range(3)]
+        if sum(hints) == 0:
+            break
+        time.sleep(0.2)
+    drained_after = time.time() - restarted_at
+    expect(hints is not None and sum(hints) == 0, f"hints drained on every node ({drained_after:.1f} s after restart)")
+
+    # Every acknowledged write is on every replica (N = 3 on 3 nodes: every node is a replica).
+    missing = {i: 0 for i in range(3)}
+    for i in range(3):
+        pipe = c.client(i, timeout=30).pipeline(transaction=False)
+        keys = list(acked)
+        for k in keys:
+            pipe.execute_command("KV.GETLOCAL", k)
+        for k, reply in zip(keys, pipe.execute()):
+            values = [v.decode() for v in reply[1]]
+            if acked[k] not in values:
+                missing[i] += 1
+    print(f"     acknowledged writes missing per replica (KV.GETLOCAL): n1={missing[0]} n2={missing[1]} n3={missing[2]}")
+    expect(sum(missing.values()) == 0, f"KV.GETLOCAL on every replica shows all {len(acked)} acknowledged writes")
+
+
+def siblings(c):
+    r1, r2 = c.client(0), c.client(1)
+    r1.execute_command("KV.PUT", "doc", "from-n1")
+    r2.execute_command("KV.PUT", "doc", "from-n2")
+    ctx, values = r1.execute_command("KV.GET", "doc", "R", "3")
+    expect(sorted(values) == [b"from-n1", b"from-n2"], f"blind writes through two nodes are siblings: {sorted(values)}")
+    try:
+        r1.get("doc")
+        expect(False, "plain GET of a key with siblings is an error")
+    except redis.ResponseError as e:
+        expect("SIBLINGS" in str(e), f"plain GET of a key with siblings is an error: {e}")
+    r2.execute_command("KV.PUT", "doc", "merged", "CONTEXT", ctx, "W", "3")
+    _, values = c.client(2).execute_command("KV.GET", "doc", "R", "3")
+    expect(values == [b"merged"], "a write with the merged context collapses them")
+    expect(r1.get("doc") == b"merged", "plain GET reads the single value again")
+
+
+def wrong_secret(c):
+    port = c.start(3, secret="wrong-secret")
+    time.sleep(2.0)
+    members = [m.decode() for m in c.client(0).execute_command("CLUSTER.MEMBERS")]
+    expect(len(members) == 3 and all(m.endswith(" up") for m in members),
+           f"members unchanged with an intruder around: {members}")
+    log = open(os.path.join(c.work, "n1.log")).read()
+    expect("auth" in log.lower(), "the intruder's handshake is refused as an authentication failure")
+    c.procs[3].terminate()
+    c.procs[3].wait()
+    return port
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("kvnode")
+    ap.add_argument("--keep", action="store_true", help="keep the data directory")
+    a = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="kvnode-cluster.")
+    c = Cluster(os.path.abspath(a.kvnode), work, free_base_port())
+    try:
+        for i in range(3):
+            c.start(i)
+        for i in range(3):
+            c.wait_ready(i, members_up=3)
+        print("== kill -9 one node during a write load")
+        kill_during_writes(c)
+        print("== siblings")
+        siblings(c)
+        print("== peer authentication")
+        wrong_secret(c)
+    finally:
+        c.stop_all()
+        if failures:
+            for f in sorted(os.listdir(work)):
+                if f.endswith(".log"):
+                    print(f"--- {f} (tail)")
+                    print("".join(open(os.path.join(work, f)).readlines()[-15:]))
+        if not a.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    print(f"cluster: {'FAILED ' + str(len(failures)) if failures else 'all checks passed'}")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
