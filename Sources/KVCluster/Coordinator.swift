@@ -1,7 +1,8 @@
 import KVVersioning
 
-/// A write this node coordinates: stamped on one replica, then replicated to the others.
-struct PendingWrite {
+/// A write this node coordinates: stamped on one replica, then replicated to the others. A class so
+/// that updating it in the pending table copies nothing (it is never shared outside its node).
+final class PendingWrite {
     var client: ClientRequestID
     var key: [UInt8]
     var value: [UInt8]
@@ -23,12 +24,26 @@ struct PendingWrite {
     var answered: [NodeID] = []
     var replied = false
 
+    init(client: ClientRequestID, key: [UInt8], value: [UInt8], isTombstone: Bool, context: VersionVector,
+         supersedeLocal: Bool, timestamp: UInt64, required: Int, strict: Bool, targets: [ReplicaTarget]) {
+        self.client = client
+        self.key = key
+        self.value = value
+        self.isTombstone = isTombstone
+        self.context = context
+        self.supersedeLocal = supersedeLocal
+        self.timestamp = timestamp
+        self.required = required
+        self.strict = strict
+        self.targets = targets
+    }
+
     var primaryAcks: Int { acked.filter { n in targets.contains { $0.node == n && $0.isPrimary } }.count }
     var counted: Int { strict ? primaryAcks : acked.count }
 }
 
-/// A read this node coordinates.
-struct PendingRead {
+/// A read this node coordinates (a class for the same reason as `PendingWrite`).
+final class PendingRead {
     var client: ClientRequestID
     var key: [UInt8]
     var required: Int
@@ -37,6 +52,14 @@ struct PendingRead {
     var answers: [(node: NodeID, object: SiblingSet?)] = []
     var replied = false
     var repaired = false
+
+    init(client: ClientRequestID, key: [UInt8], required: Int, strict: Bool, targets: [ReplicaTarget]) {
+        self.client = client
+        self.key = key
+        self.required = required
+        self.strict = strict
+        self.targets = targets
+    }
 
     var merged: SiblingSet {
         var m = SiblingSet()
@@ -98,7 +121,7 @@ extension ClusterNode {
             return
         }
         let request = nextRequestID()
-        var write = PendingWrite(client: client, key: key, value: value, isTombstone: isTombstone, context: context,
+        let write = PendingWrite(client: client, key: key, value: value, isTombstone: isTombstone, context: context,
                                  supersedeLocal: supersedeLocal, timestamp: now, required: required, strict: quorum.strict, targets: targets)
         if config.coordinatorHints {
             write.uncovered = placement.primaries(for: key).filter { p in
@@ -124,12 +147,11 @@ extension ClusterNode {
 
     mutating func writeStamped(_ request: RequestID, by node: NodeID, object: SiblingSet?, dot: Dot?, now: Tick,
                                out: inout Output) {
-        guard var w = writes[request], w.targets[w.stamper].node == node, w.stamped == nil else { return }
+        guard let w = writes[request], w.targets[w.stamper].node == node, w.stamped == nil else { return }
         guard let object else {
             // Refused (hint capacity): let the next target stamp, if any.
             w.answered.append(node)
             w.stamper += 1
-            writes[request] = w
             if w.stamper < w.targets.count { sendStamp(request, out: &out) } else { finishIfDone(request, out: &out) }
             return
         }
@@ -144,24 +166,21 @@ extension ClusterNode {
         for (i, t) in w.targets.enumerated() where i > w.stamper {
             out.send(.replicate(request: request, key: w.key, object: object, hintFor: t.hintFor), to: t.node, self: id)
         }
-        writes[request] = w
         checkWriteQuorum(request, out: &out)
     }
 
     mutating func writeReplicated(_ request: RequestID, by node: NodeID, accepted: Bool, out: inout Output) {
-        guard var w = writes[request], w.stamped != nil, !w.answered.contains(node),
+        guard let w = writes[request], w.stamped != nil, !w.answered.contains(node),
               w.targets.contains(where: { $0.node == node }) else { return }
         w.answered.append(node)
         if accepted { w.acked.append(node) }
-        writes[request] = w
         checkWriteQuorum(request, out: &out)
     }
 
     private mutating func checkWriteQuorum(_ request: RequestID, out: inout Output) {
-        guard var w = writes[request] else { return }
+        guard let w = writes[request] else { return }
         if !w.replied, w.counted >= w.required, let stamped = w.stamped {
             w.replied = true
-            writes[request] = w
             out.effects.append(.reply(w.client, .written(context: stamped.context, dot: w.dot)))
         }
         finishIfDone(request, out: &out)
@@ -200,27 +219,25 @@ extension ClusterNode {
     }
 
     mutating func readAnswered(_ request: RequestID, by node: NodeID, object: SiblingSet?, out: inout Output) {
-        guard var r = reads[request], r.targets.contains(where: { $0.node == node }),
+        guard let r = reads[request], r.targets.contains(where: { $0.node == node }),
               !r.answers.contains(where: { $0.node == node }) else { return }
         r.answers.append((node, object))
         if !r.replied && r.answers.count >= r.required {
             r.replied = true
             var merged = r.merged
             if config.lastWriteWins { merged = merged.resolvedLastWriteWins() }
-            if config.repairBeforeReply { repair(&r, out: &out) }
+            if config.repairBeforeReply { repair(r, out: &out) }
             out.effects.append(.reply(r.client, .value(merged)))
         }
         if r.answers.count == r.targets.count {
-            repair(&r, out: &out)
+            repair(r, out: &out)
             reads[request] = nil
             out.effects.append(.cancelTimer(.request(request)))
-        } else {
-            reads[request] = r
         }
     }
 
     /// Sends the merged set to every answering replica that lacks part of it.
-    private func repair(_ r: inout PendingRead, out: inout Output) {
+    private func repair(_ r: PendingRead, out: inout Output) {
         let merged = r.merged
         if merged.isEmpty { return }
         for a in r.answers where a.object != merged {
@@ -245,11 +262,11 @@ extension ClusterNode {
                     }
                 }
             }
-        } else if var r = reads.removeValue(forKey: request) {
+        } else if let r = reads.removeValue(forKey: request) {
             if !r.replied {
                 out.effects.append(.reply(r.client, .readTimedOut(answered: r.answers.count, required: r.required)))
             }
-            repair(&r, out: &out)
+            repair(r, out: &out)
         }
     }
 }

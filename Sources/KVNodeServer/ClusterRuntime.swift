@@ -19,6 +19,8 @@ final class ClusterRuntime: @unchecked Sendable {
     private let clientPort: Int
     /// Seed client address for each dialed peer address.
     private var seedForPeer: [PeerAddress: String] = [:]
+    /// A flush is queued to run once the loop has handled the current round of I/O.
+    private var flushQueued = false
 
     init(settings: ClusterSettings, configuration: NodeConfiguration, engine: StorageEngine, loop: EventLoop,
          logger: Logger) {
@@ -100,7 +102,14 @@ extension ClusterRuntime: PeerTransportDelegate, ClusterPeerLink {
         transport.send(message, to: node)
     }
 
+    /// Defers the flush to the end of the loop's current round: every message the round produced (for
+    /// all the client requests and peer frames read in it) leaves in one write per connection.
     func flush() {
-        transport.flush()
+        guard !flushQueued else { return }
+        flushQueued = true
+        loop.execute {
+            self.flushQueued = false
+            self.transport.flush()
+        }
     }
 }
