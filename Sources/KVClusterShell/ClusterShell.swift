@@ -43,6 +43,9 @@ public final class ClusterShell: @unchecked Sendable {
     private var waiting: [ClientRequestID: (ClusterAnswer) -> Void] = [:]
     private var nextClientID: ClientRequestID = 0
     private var timers: [TimerID: Scheduled<Void>] = [:]
+    private var deadlines = DeadlineQueue()
+    /// The one task that fires for the earliest request deadline, and when.
+    private var deadlineTask: (at: Tick, task: Scheduled<Void>)?
     private var held = Deque<(ticket: DurabilityTicket, effects: [Effect])>()
     private var armed = false
     private var stopped = false
@@ -192,6 +195,9 @@ public final class ClusterShell: @unchecked Sendable {
         snapshotTask = nil
         for t in timers.values { t.cancel() }
         timers.removeAll()
+        deadlineTask?.task.cancel()
+        deadlineTask = nil
+        deadlines.removeAll()
         let all = waiting
         waiting.removeAll()
         for w in all.values { w(.refused("CLUSTERDOWN the node is shutting down")) }
@@ -242,6 +248,11 @@ public final class ClusterShell: @unchecked Sendable {
         var deferred: [Effect] = []
         for effect in effects {
             switch effect {
+            case let .setTimer(.request(id), after):
+                deadlines.set(id, deadline: clock() + after)
+                armDeadlineTask()
+            case let .cancelTimer(.request(id)):
+                deadlines.cancel(id)
             case let .setTimer(id, after): schedule(id, after: after)
             case let .cancelTimer(id): timers.removeValue(forKey: id)?.cancel()
             default: deferred.append(effect)
@@ -275,6 +286,22 @@ public final class ClusterShell: @unchecked Sendable {
             }
         }
         if sent { link?.flush() }
+    }
+
+    /// Keeps one scheduled task for the earliest live request deadline.
+    private func armDeadlineTask() {
+        guard let next = deadlines.nextDeadline() else { return }
+        if let armed = deadlineTask, armed.at <= next { return }
+        deadlineTask?.task.cancel()
+        let now = clock()
+        let delay = next > now ? next - now + 1 : 1  // +1: the clock is in whole ms; never fire early
+        let task = loop.scheduleTask(in: .milliseconds(Int64(delay))) { [weak self] in
+            guard let self else { return }
+            self.deadlineTask = nil
+            for id in self.deadlines.expired(at: self.clock()) { self.run(.timer(.request(id))) }
+            self.armDeadlineTask()
+        }
+        deadlineTask = (next, task)
     }
 
     private func schedule(_ id: TimerID, after: Tick) {

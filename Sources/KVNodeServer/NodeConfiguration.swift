@@ -70,6 +70,9 @@ public struct ClusterSettings: Sendable {
         self.seeds = seeds
         // Real links carry far more than the simulator's: hand off up to 1024 hints per 250 ms tick.
         config.handoffBatch = 1024
+        // TCP neither duplicates nor replays frames and nothing resends a stamp request, so a replica only
+        // needs to recognise a duplicate arriving right behind the original: remember the last 4 per key.
+        config.rememberedStampsPerKey = 4
     }
 
     /// Splits `host:port`; nil when malformed.
