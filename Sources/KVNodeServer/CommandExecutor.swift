@@ -40,6 +40,9 @@ public struct CommandExecutor: Sendable {
         guard spec.accepts(argumentCount: command.count) else {
             return error(&out, "ERR wrong number of arguments for '\(spec.name)' command")
         }
+        if spec.deniedWhenOutOfMemory && context.memoryLimit.refusesWrites() {
+            return error(&out, MemoryLimit.errorMessage)
+        }
         switch spec.kind {
         case .get: return get(command, session, &out)
         case .set: return set(command, session, &out)

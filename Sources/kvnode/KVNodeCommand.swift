@@ -52,6 +52,9 @@ struct KVNodeCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-args"), help: "Most arguments a single command may carry.")
     var maxArgs = 1024 * 1024
 
+    @Option(name: .customLong("maxmemory"), help: ArgumentHelp("Refuse writes (-OOM) once the dataset's memory (INFO memory used_memory_dataset) reaches this; reads and deletes keep working. 0 = no limit.", valueName: "bytes|512kb|100mb|2gb"))
+    var maxmemory: String = "0"
+
     @Option(name: .customLong("segment-size"), help: "Log segment size in bytes before rolling to a new file.")
     var segmentSize = 64 << 20
 
@@ -70,6 +73,9 @@ struct KVNodeCommand: AsyncParsableCommand {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         guard maxBulkLen > 0, maxArgs > 0 else { throw ValidationError("limits must be positive") }
         guard segmentSize >= 4096 else { throw ValidationError("--segment-size must be at least 4096") }
+        guard MemorySize.parse(maxmemory) != nil else {
+            throw ValidationError("--maxmemory must be bytes or a size like 512kb, 100mb, 2gb (got '\(maxmemory)')")
+        }
     }
 
     func run() async throws {
@@ -93,6 +99,7 @@ struct KVNodeCommand: AsyncParsableCommand {
         config.maxBulkLength = maxBulkLen
         config.maxArguments = maxArgs
         config.segmentSizeLimit = segmentSize
+        if let bytes = MemorySize.parse(maxmemory), bytes > 0 { config.maxMemoryBytes = bytes }
         config.logLevel = level
 
         let server = NodeServer(configuration: config, logger: logger)
