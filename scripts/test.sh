@@ -4,7 +4,8 @@
 #   2. builds everything (debug) with zero tolerance for build failures,
 #   3. runs the Swift test suite (unit, property, in-process server, and real-process crash tests),
 #   4. runs the client-compatibility checks against a real kvnode: redis-cli, redis-benchmark, redis-py,
-#      hostile input and 10k idle connections (scripts/compat-test.sh).
+#      hostile input and 10k idle connections (scripts/compat-test.sh),
+#   5. fuzzes every decoder for a short time box (scripts/fuzz.sh; KVBENCH_FUZZ_SECONDS, default 20, 0 skips).
 # Set KVBENCH_SKIP_SETUP=1 to skip step 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,3 +37,9 @@ bash scripts/compat-test.sh .build/debug/kvnode
 
 echo "== cluster (three real kvnode processes: kill -9 under writes, hints, siblings, peer auth)"
 python3 scripts/cluster_test.py .build/debug/kvnode
+
+fuzz_seconds="${KVBENCH_FUZZ_SECONDS:-20}"
+if [ "$fuzz_seconds" != 0 ]; then
+    echo "== fuzz (${fuzz_seconds} s per target)"
+    bash scripts/fuzz.sh "$fuzz_seconds"
+fi

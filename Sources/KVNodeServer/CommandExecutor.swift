@@ -42,6 +42,9 @@ public struct CommandExecutor: Sendable {
         guard spec.accepts(argumentCount: command.count) else {
             return error(&out, "ERR wrong number of arguments for '\(spec.name)' command")
         }
+        if spec.deniedWhenOutOfMemory && context.memoryLimit.refusesWrites() {
+            return error(&out, MemoryLimit.errorMessage)
+        }
         if let outcome = clusterCommand(spec.kind, command, session, &out) { return outcome }
         switch spec.kind {
         case .kvGet, .kvPut, .kvDel, .kvGetLocal, .clusterMembers, .clusterRing:

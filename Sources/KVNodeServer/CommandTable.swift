@@ -21,6 +21,8 @@ public struct CommandSpec: Sendable {
     public let keyStep: Int
     /// May run before the client has authenticated.
     public let allowedUnauthenticated: Bool
+    /// Adds data, so it is refused once `--maxmemory` is reached (Redis's `denyoom` flag).
+    public let deniedWhenOutOfMemory: Bool
 
     init(_ kind: CommandKind, _ name: String, _ arity: Int, _ flags: [String], keys: (Int, Int, Int) = (0, 0, 0), noAuth: Bool = false) {
         self.kind = kind
@@ -29,6 +31,7 @@ public struct CommandSpec: Sendable {
         self.flags = flags
         (firstKey, lastKey, keyStep) = keys
         allowedUnauthenticated = noAuth
+        deniedWhenOutOfMemory = flags.contains("denyoom")
     }
 
     /// True when `argumentCount` (including the command name) satisfies the arity.

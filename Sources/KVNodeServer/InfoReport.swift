@@ -147,6 +147,7 @@ extension CommandExecutor {
         let rss = AllocatorInfo.residentSetSize()
         let used = a.isProcessAllocator ? a.allocated : rss
         let keys = max(s.keys, 0)
+        let maxMemory = context.configuration.maxMemoryBytes ?? 0
         return [
             ("used_memory", String(used)),
             ("used_memory_human", humanBytes(used)),
@@ -168,6 +169,10 @@ extension CommandExecutor {
             ("dataset_index_bytes", String(s.indexBytes)),
             ("dataset_bytes_per_key", keys > 0 ? String((s.keyBytes + s.valueBytes + s.indexBytes) / keys) : "0"),
             ("used_memory_per_key", keys > 0 ? String(used / keys) : "0"),
+            ("used_memory_dataset", String(s.keyBytes + s.valueBytes + s.indexBytes)),
+            ("maxmemory", String(maxMemory)),
+            ("maxmemory_human", humanBytes(maxMemory)),
+            ("maxmemory_policy", "noeviction"),
         ]
     }
 

@@ -146,6 +146,7 @@ extension CommandExecutor {
                 return storageError(&out, error)
             }
         }
+        if removed > 0 { context.memoryLimit.invalidate() }
         out.writeRESPInteger(removed)
         return last.map(acknowledge) ?? .replied
     }
@@ -219,6 +220,7 @@ extension CommandExecutor {
         }
         do {
             let ticket = try engine.flushAll()
+            context.memoryLimit.invalidate()
             out.writeRESPSimpleString("OK")
             return acknowledge(ticket)
         } catch {

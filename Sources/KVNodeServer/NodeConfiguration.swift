@@ -28,6 +28,8 @@ public struct NodeConfiguration: Sendable {
     public var maxInlineLength: Int = 64 * 1024
     /// Reply bytes queued for one client before the node stops reading from it until the client catches up.
     public var maxPendingReplyBytes: Int = 64 * 1024 * 1024
+    /// Commands that add data get `-OOM` once the dataset's memory reaches this many bytes (nil = no limit).
+    public var maxMemoryBytes: Int?
     /// Index shards of the storage engine.
     public var storageShards: Int = 16
     /// Segment size at which the log rolls to a new file.

@@ -20,6 +20,8 @@ public final class NodeContext: Sendable {
     public let runID: String
     /// Port actually bound (differs from the configured one when that was 0).
     public let boundPort = Atomic<Int>(0)
+    /// `--maxmemory`: whether commands that add data are refused.
+    public let memoryLimit: MemoryLimit
     let lastSaveMillis = Atomic<Int64>(0)
 
     public init(configuration: NodeConfiguration, engine: StorageEngine, logger: Logger, cluster: ClusterShell? = nil) {
@@ -28,6 +30,10 @@ public final class NodeContext: Sendable {
         self.engine = engine
         self.stats = NodeStats(shardCount: configuration.threads)
         self.logger = logger
+        memoryLimit = MemoryLimit(maxBytes: configuration.maxMemoryBytes) { [engine] in
+            let s = engine.stats()
+            return s.keyBytes + s.valueBytes + s.indexBytes
+        }
         let now = StorageConfiguration.wallClockMillis()
         startedAtMillis = now
         lastSaveMillis.store(now, ordering: .relaxed)

@@ -165,7 +165,7 @@ extension CommandExecutor {
             ("databases", "1"),
             ("dir", c.dataDirectory),
             ("maxclients", String(c.maxClients)),
-            ("maxmemory", "0"),
+            ("maxmemory", String(c.maxMemoryBytes ?? 0)),
             ("port", String(context.boundPort.load(ordering: .relaxed))),
             ("proto-max-bulk-len", String(c.maxBulkLength)),
             ("requirepass", c.requirePassword == nil ? "" : "********"),

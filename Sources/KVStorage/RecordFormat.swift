@@ -144,9 +144,12 @@ enum HintFormat {
         guard buf.count >= trailerSize else { return nil }
         let bodyCount = buf.count - trailerSize
         let base = buf.baseAddress!
-        let count = Int(UInt64(littleEndian: (base + bodyCount).loadUnaligned(as: UInt64.self)))
+        let declared = UInt64(littleEndian: (base + bodyCount).loadUnaligned(as: UInt64.self))
         let sum = UInt64(littleEndian: (base + bodyCount).loadUnaligned(fromByteOffset: 8, as: UInt64.self))
         guard XXH3.hash(UnsafeRawBufferPointer(start: base, count: bodyCount)) == sum else { return nil }
+        // The checksum does not cover the count: bound it by what the body can hold before using it.
+        guard declared <= UInt64(bodyCount / entryHeaderSize) else { return nil }
+        let count = Int(declared)
         var entries: [Entry] = []
         entries.reserveCapacity(count)
         var pos = 0

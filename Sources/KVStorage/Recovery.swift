@@ -59,7 +59,7 @@ struct Recovery {
             var loadedFromHint = false
             if hintIds.contains(id) {
                 let hint = try io.readAll(path(id, "hint"))
-                if let entries = validHint(hint, segment: bytes) {
+                if let entries = Self.validHint(hint, segment: bytes) {
                     loadedFromHint = true
                     report.hintFilesUsed += 1
                     info.hasHint = true
@@ -167,7 +167,7 @@ struct Recovery {
 
     /// Parses the hint and checks it against the segment: offsets in range, records start with
     /// the magic byte and carry the hinted key and sequence number.
-    private func validHint(_ hint: [UInt8], segment: [UInt8]) -> [HintFormat.Entry]? {
+    static func validHint(_ hint: [UInt8], segment: [UInt8]) -> [HintFormat.Entry]? {
         hint.withUnsafeBytes { h -> [HintFormat.Entry]? in
             guard let entries = HintFormat.parse(h) else { return nil }
             return segment.withUnsafeBytes { seg -> [HintFormat.Entry]? in

@@ -52,6 +52,9 @@ struct KVNodeCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-args"), help: "Most arguments a single command may carry.")
     var maxArgs = 1024 * 1024
 
+    @Option(name: .customLong("maxmemory"), help: ArgumentHelp("Refuse writes (-OOM) once the dataset's memory (INFO memory used_memory_dataset) reaches this; reads and deletes keep working. 0 = no limit.", valueName: "bytes|512kb|100mb|2gb"))
+    var maxmemory: String = "0"
+
     @Option(name: .customLong("segment-size"), help: "Log segment size in bytes before rolling to a new file.")
     var segmentSize = 64 << 20
 
@@ -114,6 +117,9 @@ struct KVNodeCommand: AsyncParsableCommand {
         } else if nodeID != nil {
             throw ValidationError("--node-id needs --seeds (the members' client addresses)")
         }
+        guard MemorySize.parse(maxmemory) != nil else {
+            throw ValidationError("--maxmemory must be bytes or a size like 512kb, 100mb, 2gb (got '\(maxmemory)')")
+        }
     }
 
     func run() async throws {
@@ -137,6 +143,7 @@ struct KVNodeCommand: AsyncParsableCommand {
         config.maxBulkLength = maxBulkLen
         config.maxArguments = maxArgs
         config.segmentSizeLimit = segmentSize
+        if let bytes = MemorySize.parse(maxmemory), bytes > 0 { config.maxMemoryBytes = bytes }
         config.logLevel = level
         if let seeds, let nodeID {
             var cluster = ClusterSettings(nodeID: nodeID, seeds: seeds.split(separator: ",").map(String.init))

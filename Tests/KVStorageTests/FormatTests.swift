@@ -1,5 +1,5 @@
 import Testing
-@testable import KVStorage
+@_spi(Fuzzing) @testable import KVStorage
 
 @Suite("Formats and index table")
 struct FormatTests {
@@ -79,5 +79,25 @@ struct FormatTests {
         var damaged = Array(sink.bytes)
         damaged[3] ^= 1
         #expect(damaged.withUnsafeBytes { HintFormat.parse($0) } == nil)
+    }
+
+    /// Found by Fuzz/StorageFuzz (crash-b065aaf9…): the trailer's entry count is not covered by the
+    /// checksum, and a damaged count was used to reserve memory (allocation-size-too-big / trap).
+    @Test func hintFileWithDamagedCountIsRejectedNotTrusted() {
+        // The fuzzer's input: an empty body whose trailer declares 0xFF_0001_C3A6 entries.
+        let crashing = StorageFormatFuzzing.sealedHintFile(body: [], count: 0xFF_0001_C3A6)
+        #expect(crashing.withUnsafeBytes { HintFormat.parse($0) } == nil)
+
+        let sink = ByteSink()
+        b("key").withUnsafeBytes { k in
+            HintFormat.append(to: sink, kind: .put, sequence: 9, offset: 100, size: 50, expiry: 3, key: k)
+        }
+        HintFormat.finish(sink, count: 1)
+        let countOffset = sink.count - HintFormat.trailerSize
+        for flipped in [countOffset + 7, countOffset + 4, countOffset] {  // bit 63, bit 39, bit 7 of the count
+            var damaged = Array(sink.bytes)
+            damaged[flipped] ^= 0x80
+            #expect(damaged.withUnsafeBytes { HintFormat.parse($0) } == nil)
+        }
     }
 }

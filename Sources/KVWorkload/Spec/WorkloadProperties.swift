@@ -71,8 +71,10 @@ public struct WorkloadProperties: Sendable, Equatable {
             let lowered = key.lowercased()
             var best: (String, Int)?
             for candidate in known {
-                let distance = editDistance(lowered, candidate.lowercased())
                 let limit = candidate.count <= 6 ? 1 : 2
+                // The distance is at least the length difference: skip hopeless pairs (long keys).
+                guard abs(lowered.utf8.count - candidate.utf8.count) <= limit else { continue }
+                let distance = editDistance(lowered, candidate.lowercased())
                 if distance <= limit, best == nil || distance < best!.1 || (distance == best!.1 && candidate < best!.0) {
                     best = (candidate, distance)
                 }

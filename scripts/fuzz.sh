@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Fuzzes every decoder with libFuzzer for a time box (default 60 s per target):
+#   RESPFuzz      client-command and reply parsers (split reads, small limits)
+#   PeerFuzz      peer messages, stored objects, hints, sibling sets, contexts (+ round trips)
+#   StorageFuzz   log records, the segment scanner, hint files
+#   WorkloadFuzz  workload (.properties) files into a WorkloadSpec
+# The targets are a separate package (Fuzz/) built with -sanitize=fuzzer,address into .build-fuzz.
+# Seeds come from Fuzz/corpus/<target> (never modified: new inputs go to a temp folder).
+# Exits non-zero on any crash, leak, timeout or OOM, printing the artifact and a replay command.
+#   scripts/fuzz.sh [seconds-per-target] [target...]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+seconds="${1:-60}"
+shift || true
+targets=("$@")
+[ ${#targets[@]} -eq 0 ] && targets=(RESPFuzz PeerFuzz StorageFuzz WorkloadFuzz)
+
+declare -A max_len=([RESPFuzz]=4096 [PeerFuzz]=4096 [StorageFuzz]=8192 [WorkloadFuzz]=4096)
+
+echo "== fuzz: build (.build-fuzz)"
+build_start=$(date +%s)
+if ! swift build --package-path Fuzz --scratch-path .build-fuzz \
+    -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -use-ld=lld \
+    >/tmp/kvbench-fuzz-build.log 2>&1; then
+    grep -E "error" /tmp/kvbench-fuzz-build.log | head -n 40
+    tail -n 20 /tmp/kvbench-fuzz-build.log
+    echo "fuzz build failed (log: /tmp/kvbench-fuzz-build.log)"
+    exit 1
+fi
+echo "built in $(( $(date +%s) - build_start )) s"
+bin=$(swift build --package-path Fuzz --scratch-path .build-fuzz --show-bin-path \
+    -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -use-ld=lld)
+
+work=$(mktemp -d /tmp/kvbench-fuzz.XXXXXX)
+failed=0
+printf "%-13s %10s %10s %7s %s\n" target execs exec/s cov result
+for t in "${targets[@]}"; do
+    mkdir -p "$work/$t/corpus" "$work/$t/artifacts"
+    dict=()
+    [ -f "Fuzz/dict/$t.dict" ] && dict=(-dict="Fuzz/dict/$t.dict")
+    seeds=()
+    [ -d "Fuzz/corpus/$t" ] && seeds=("Fuzz/corpus/$t")
+    SWIFT_BACKTRACE=enable=no "$bin/$t" \
+        -max_total_time="$seconds" -max_len="${max_len[$t]:-4096}" -timeout=10 -rss_limit_mb=2048 \
+        -print_final_stats=1 "${dict[@]}" -artifact_prefix="$work/$t/artifacts/" \
+        "$work/$t/corpus" "${seeds[@]}" >"$work/$t/log" 2>&1
+    status=$?
+    execs=$(grep -oE "stat::number_of_executed_units: *[0-9]+" "$work/$t/log" | grep -oE "[0-9]+$")
+    rate=$(grep -oE "stat::average_exec_per_sec: *[0-9]+" "$work/$t/log" | grep -oE "[0-9]+$")
+    cov=$(grep -oE "cov: [0-9]+" "$work/$t/log" | tail -n 1 | grep -oE "[0-9]+")
+    artifact=$(ls "$work/$t/artifacts/" 2>/dev/null | head -n 1)
+    if [ "$status" -eq 0 ] && [ -z "$artifact" ]; then
+        printf "%-13s %10s %10s %7s %s\n" "$t" "${execs:-?}" "${rate:-?}" "${cov:-?}" ok
+    else
+        failed=1
+        printf "%-13s %10s %10s %7s %s\n" "$t" "${execs:-?}" "${rate:-?}" "${cov:-?}" "FAILED (exit $status)"
+        grep -E "ERROR|SUMMARY|Fatal error|Precondition|deadly signal|leak|timeout|out-of-memory" "$work/$t/log" | head -n 12
+        echo "  log:      $work/$t/log"
+        if [ -n "$artifact" ]; then
+            echo "  artifact: $work/$t/artifacts/$artifact"
+            echo "  replay:   SWIFT_BACKTRACE=enable=no $bin/$t $work/$t/artifacts/$artifact"
+        fi
+    fi
+done
+if [ "$failed" -ne 0 ]; then
+    echo "fuzzing found problems (work folder: $work)"
+    exit 1
+fi
+rm -rf "$work"
