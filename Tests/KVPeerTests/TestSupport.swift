@@ -114,7 +114,9 @@ func rawExchange(loop: any EventLoop, port: Int, bytes: ByteBuffer) async throws
             }
         }
         .connect(host: "127.0.0.1", port: port).get()
-    try await channel.writeAndFlush(bytes)
+    // The server may already have closed the connection (e.g. a handshake timeout on a loaded machine):
+    // what it sent before closing is what the test checks, so a failed write is not an error here.
+    if bytes.readableBytes > 0 { try? await channel.writeAndFlush(bytes) }
     return try await done.futureResult.get()
 }
 
