@@ -67,6 +67,9 @@ struct KVNodeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Cluster mode: client addresses of every member, this node included. Every member must be given the same list.", valueName: "host:port,host:port,..."))
     var seeds: String?
 
+    @Option(name: .customLong("advertise"), help: ArgumentHelp("Cluster: this node's client address as written in --seeds (default: --host:--port; set it when binding 0.0.0.0).", valueName: "host:port"))
+    var advertise: String?
+
     @Option(name: .customLong("peer-port-offset"), help: "A member's peer port is its client port plus this (same on every member).")
     var peerPortOffset = 10_000
 
@@ -114,6 +117,9 @@ struct KVNodeCommand: AsyncParsableCommand {
                 throw ValidationError("cluster mode needs a fixed --port with --port + --peer-port-offset <= 65535")
             }
             guard requestTimeoutMs > 0 else { throw ValidationError("--request-timeout-ms must be positive") }
+            if let advertise, ClusterSettings.parseAddress(advertise) == nil {
+                throw ValidationError("--advertise: '\(advertise)' is not host:port")
+            }
         } else if nodeID != nil {
             throw ValidationError("--node-id needs --seeds (the members' client addresses)")
         }
@@ -148,6 +154,7 @@ struct KVNodeCommand: AsyncParsableCommand {
         if let seeds, let nodeID {
             var cluster = ClusterSettings(nodeID: nodeID, seeds: seeds.split(separator: ",").map(String.init))
             cluster.peerPortOffset = peerPortOffset
+            cluster.advertisedAddress = advertise
             cluster.secret = clusterSecret
             cluster.config.n = replicas
             cluster.config.r = readQuorum
