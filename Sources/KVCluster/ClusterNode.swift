@@ -23,7 +23,7 @@ import KVVersioning
 public struct ClusterNode {
     public let id: NodeID
     public let config: ClusterConfig
-    public let placement: Placement
+    public internal(set) var placement: Placement
     let store: any LocalStore
     let incarnation: UInt32
     var counter: UInt32 = 0
@@ -31,6 +31,10 @@ public struct ClusterNode {
     var down: Set<NodeID> = []
     var writes: [RequestID: PendingWrite] = [:]
     var reads: [RequestID: PendingRead] = [:]
+    /// The rebalancing pass after a membership change (nil when none is running).
+    var rebalance: RebalancePass?
+    /// What rebalancing moved, since this node started.
+    public internal(set) var rebalanceStats = RebalanceStats()
 
     /// Builds the node's memory state from its durable store (a fresh start or a restart).
     public init(id: NodeID, membership: Membership, config: ClusterConfig, store: any LocalStore) {
@@ -67,6 +71,9 @@ public struct ClusterNode {
         switch event {
         case .start:
             out.effects.append(.setTimer(.handoff, after: config.handoffInterval))
+            // Keys held here that this node does not replicate (written by a peer with another view, or
+            // a pass cut short by a crash) go to their owners: the pass sends only those.
+            rebalance = RebalancePass(previous: placement, keys: store.allKeys())
         case .client(let client, let request):
             coordinate(request, client: client, now: now, out: &out)
         case .peer(let from, let message):
@@ -75,12 +82,15 @@ public struct ClusterNode {
             requestTimedOut(request, now: now, out: &out)
         case .timer(.handoff):
             handoffTick(now: now, out: &out)
+            rebalanceTick(now: now, out: &out)
             out.effects.append(.setTimer(.handoff, after: config.handoffInterval))
         case .peerDown(let node):
             if node != id { down.insert(node) }
         case .peerUp(let node):
             down.remove(node)
             deliverHints(to: node, now: now, out: &out)
+        case .membershipChanged(let membership):
+            membershipChanged(membership)
         }
     }
 
@@ -110,6 +120,10 @@ public struct ClusterNode {
             out.send(.handoffAck(hint: hint, key: key), to: from, self: id)
         case let .handoffAck(hint, key):
             handoffAcknowledged(hint: hint, key: key, by: from)
+        case let .transfer(transferID, key, object):
+            transferReceived(transferID, key: key, object: object, from: from, now: now, out: &out)
+        case let .transferAck(transferID, key):
+            transferAcknowledged(transferID, key: key, by: from)
         }
     }
 

@@ -126,6 +126,15 @@ public enum ClusterCoding {
             w.byte(10)
             w.varint(hint)
             w.blob(key)
+        case let .transfer(id, key, object):
+            w.byte(11)
+            w.varint(id)
+            w.blob(key)
+            w.siblingSet(object)
+        case let .transferAck(id, key):
+            w.byte(12)
+            w.varint(id)
+            w.blob(key)
         }
         return w.finish()
     }
@@ -181,6 +190,13 @@ public enum ClusterCoding {
         case 10:
             let hint = try r.varint()
             message = .handoffAck(hint: hint, key: try key(&r))
+        case 11:
+            let id = try r.varint()
+            let k = try key(&r)
+            message = .transfer(id: id, key: k, object: try r.siblingSet())
+        case 12:
+            let id = try r.varint()
+            message = .transferAck(id: id, key: try key(&r))
         default:
             throw .malformed("unknown message tag \(tag)")
         }

@@ -72,6 +72,8 @@ public protocol LocalStore: AnyObject {
     func removeHint(owner: NodeID, key: [UInt8])
     func hasHints(for key: [UInt8]) -> Bool
     var hintCount: Int { get }
+    /// Every key this node holds an object for (a snapshot, for the rebalancing pass).
+    func allKeys() -> [[UInt8]]
     /// A fresh stamping epoch, never returned before by this store.
     func nextEpoch() -> UInt32
     /// A fresh incarnation number; called once per node start.
@@ -116,6 +118,7 @@ public final class InMemoryLocalStore: LocalStore {
 
     public func hasHints(for key: [UInt8]) -> Bool { hintKeysPerKey[key] != nil }
     public var hintCount: Int { hints.count }
+    public func allKeys() -> [[UInt8]] { keys }
 
     public func nextEpoch() -> UInt32 {
         epochs += 1

@@ -1,3 +1,4 @@
+import KVPartitioning
 import KVVersioning
 
 /// Identifies one coordinated request of one node incarnation (incarnation in the high 32 bits).
@@ -78,6 +79,10 @@ public enum PeerMessage: Sendable, Equatable {
     case handoff(hint: UInt64, key: [UInt8], object: SiblingSet)
     /// Owner → fallback: the hinted copy is stored; the hint can go.
     case handoffAck(hint: UInt64, key: [UInt8])
+    /// Rebalancing, old holder → new owner after a membership change: merge this set.
+    case transfer(id: UInt64, key: [UInt8], object: SiblingSet)
+    /// New owner → old holder: the transferred set is stored.
+    case transferAck(id: UInt64, key: [UInt8])
 }
 
 /// Timers a node asks its shell for.
@@ -107,4 +112,7 @@ public enum Event: Sendable, Equatable {
     /// The failure detector believes this peer is down / up again.
     case peerDown(NodeID)
     case peerUp(NodeID)
+    /// The membership changed (a node joined, left or was removed): placement follows it at once and a
+    /// background pass hands the keys whose owners changed to their new owners.
+    case membershipChanged(Membership)
 }

@@ -51,6 +51,7 @@ extension ClusterNode {
         }
         store.setObject(object, for: key)
         recordHint(owner: hintFor, key: key, now: now)
+        if hintFor == nil && !placement.primaries(for: key).contains(id) { noteStray(key) }
         out.send(.stamped(request: request, object: object.siblings, dot: dot), to: coordinator, self: id)
     }
 
@@ -76,6 +77,7 @@ extension ClusterNode {
         if config.lastWriteWins { object.siblings = object.siblings.resolvedLastWriteWins() }
         if object.siblings != before || store.object(for: key) == nil { store.setObject(object, for: key) }
         recordHint(owner: hintFor, key: key, now: now)
+        if hintFor == nil && !placement.primaries(for: key).contains(id) { noteStray(key) }
         return true
     }
 }

@@ -105,6 +105,10 @@ public final class StorageLocalStore: LocalStore {
 
     public var hintCount: Int { hints.count }
 
+    public func allKeys() -> [[UInt8]] {
+        engine.entries(withPrefix: [Self.objectPrefix]).map { Array($0.key.dropFirst()) }
+    }
+
     public func nextEpoch() -> UInt32 {
         epoch += 1
         writeCounter("epoch", epoch)

@@ -65,7 +65,7 @@ struct Checker {
             }
             for i in sim.ids.indices where !primaries.contains(i) && sim.stores[i].object(for: key) != nil {
                 violations.append(Violation(kind: .undrainedHints,
-                    detail: "key \(k): fallback \(sim.ids[i]) still holds a copy"))
+                    detail: "key \(k): fallback \(sim.ids[i]) still holds a copy (rebalancing: \(sim.nodes[i]?.rebalanceSummary ?? "down"), hints for it: \(sim.stores[i].hasHints(for: key)), view current: \(sim.views[i] == sim.membership), members \(sim.membership.nodes.count))"))
             }
             let final = sets[0]
             let ids = ValueID.ids(final)

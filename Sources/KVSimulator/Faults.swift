@@ -2,6 +2,9 @@ extension Simulation {
     /// Arms the first fault (faults start at random intervals while the workload runs).
     func startFaults() {
         let kinds: FaultSet = [.partitions, .crashes, .slowNodes, .falseSuspicion]
+        if let spare {
+            schedule(.join(spare), after: faultRNG.tick(1...(4 * options.faultInterval)))
+        }
         guard !options.faults.intersection(kinds).isEmpty else { return }
         schedule(.faultTick, after: faultRNG.tick(1...(2 * options.faultInterval)))
     }
@@ -20,7 +23,8 @@ extension Simulation {
         switch pick {
         case .crashes:
             // At most two nodes down at once.
-            if nodes[target] != nil && nodes.filter({ $0 == nil }).count < 2 {
+            let downMembers = ids.indices.filter { isMember($0) && nodes[$0] == nil }.count
+            if nodes[target] != nil && downMembers < 2 {
                 crash(target)
                 schedule(.restart(target), after: duration)
             }
@@ -56,6 +60,11 @@ extension Simulation {
         for i in ids.indices {
             slowExtra[i] = 0
             if nodes[i] == nil { boot(i) }
+        }
+        if let spare { join(spare, gradually: false) }
+        for i in ids.indices where views[i] != membership {
+            views[i] = membership
+            drive(i, .membershipChanged(membership))
         }
         for i in ids.indices {
             for j in ids.indices where j != i { drive(i, .peerUp(ids[j])) }

@@ -20,6 +20,7 @@ final class RecordingStore: LocalStore {
     func removeHint(owner: NodeID, key: [UInt8]) { base.removeHint(owner: owner, key: key) }
     func hasHints(for key: [UInt8]) -> Bool { base.hasHints(for: key) }
     var hintCount: Int { base.hintCount }
+    func allKeys() -> [[UInt8]] { base.allKeys() }
     func nextEpoch() -> UInt32 { base.nextEpoch() }
     func nextIncarnation() -> UInt32 { base.nextIncarnation() }
 }

@@ -16,6 +16,8 @@ enum SimEvent {
     case slowEnd(Int)
     case detect(node: Int, about: Int)
     case faultTick
+    case join(Int)
+    case learnMembership(node: Int)
 }
 
 /// Several `ClusterNode`s in one process over a virtual network and clock, all driven by one seed.
@@ -24,7 +26,12 @@ final class Simulation {
     let options: SimulationOptions
     let ids: [NodeID]
     let index: [NodeID: Int]
-    let membership: Membership
+    /// The current membership (grows when the churn fault adds the spare node).
+    var membership: Membership
+    /// The membership each node last applied (what it would have persisted); restarts resume from it.
+    var views: [Membership?]
+    /// The node that joins during the run (churn), until it has joined.
+    var spare: Int?
     var stores: [RecordingStore]
     var nodes: [ClusterNode?]
     var timerGenerations: [[TimerID: UInt64]]
@@ -51,7 +58,11 @@ final class Simulation {
         var idx: [NodeID: Int] = [:]
         for (i, id) in ids.enumerated() { idx[id] = i }
         index = idx
-        membership = try! Membership(ids.map { Node(id: $0) })
+        let initial = options.faults.contains(.churn) && options.nodes > options.cluster.n ? options.nodes - 1 : options.nodes
+        spare = initial < options.nodes ? options.nodes - 1 : nil
+        let start = try! Membership(ids.prefix(initial).map { Node(id: $0) })
+        membership = start
+        views = (0..<options.nodes).map { i -> Membership? in i < initial ? start : nil }
         stores = (0..<options.nodes).map { _ in RecordingStore() }
         nodes = Array(repeating: nil, count: options.nodes)
         timerGenerations = Array(repeating: [:], count: options.nodes)
@@ -62,8 +73,11 @@ final class Simulation {
         workloadRNG = root.fork()
         clients = Array(repeating: ClientState(), count: options.clients)
         for store in stores { store.onStore = { [unowned self] set in self.recordDots(set) } }
-        for i in 0..<options.nodes { boot(i, announcingDownPeers: false) }
+        for i in 0..<initial { boot(i, announcingDownPeers: false) }
     }
+
+    /// True when node `i` is part of the cluster (the spare is not until it joins).
+    func isMember(_ i: Int) -> Bool { spare != i }
 
     func reachable(_ a: Int, _ b: Int) -> Bool {
         guard let side else { return true }
@@ -72,8 +86,15 @@ final class Simulation {
 
     /// Starts (or restarts) node `i` from its durable store.
     func boot(_ i: Int, announcingDownPeers: Bool = true) {
-        var node = ClusterNode(id: ids[i], membership: membership, config: options.cluster, store: stores[i])
+        guard isMember(i) else { return }
+        let view = views[i] ?? membership
+        var node = ClusterNode(id: ids[i], membership: view, config: options.cluster, store: stores[i])
         var effects = node.handle(.start, now: now)
+        if view != membership {
+            // It persisted an older membership: it learns the current one as it comes back.
+            effects += node.handle(.membershipChanged(membership), now: now)
+        }
+        views[i] = membership
         // A restarted node learns at once which peers are unreachable right now.
         for j in ids.indices where announcingDownPeers && j != i && (nodes[j] == nil || !reachable(i, j)) {
             effects += node.handle(.peerDown(ids[j]), now: now)
@@ -201,6 +222,13 @@ final class Simulation {
             drive(i, up ? .peerUp(ids[about]) : .peerDown(ids[about]))
         case .faultTick:
             injectFault()
+        case .join(let i):
+            join(i, gradually: true)
+        case .learnMembership(let i):
+            if nodes[i] != nil && views[i] != membership {
+                views[i] = membership
+                drive(i, .membershipChanged(membership))
+            }
         }
     }
 
@@ -211,6 +239,29 @@ final class Simulation {
             if history[id - 1].dot == nil { history[id - 1].dot = s.dot }
         }
     }
+
+    /// The spare node joins: it starts with the new membership; the others learn it after a detection
+    /// delay each (`gradually`) or at once.
+    func join(_ i: Int, gradually: Bool) {
+        guard spare == i else { return }
+        spare = nil
+        membership = try! Membership(ids.map { Node(id: $0) })
+        stats.joins += 1
+        views[i] = membership
+        boot(i)
+        for j in ids.indices where j != i {
+            if gradually {
+                schedule(.learnMembership(node: j), after: faultRNG.tick(options.detectionDelay))
+            } else if nodes[j] != nil && views[j] != membership {
+                views[j] = membership
+                drive(j, .membershipChanged(membership))
+            }
+        }
+        notifyPeers(about: i)
+    }
+
+    /// True when some node still runs a rebalancing pass.
+    var isRebalancing: Bool { nodes.contains { $0?.isRebalancing == true } }
 
     func healPartition() {
         guard side != nil else { return }
@@ -230,6 +281,8 @@ public struct SimulationStats: Sendable, Equatable {
     public var partitions = 0
     public var slowdowns = 0
     public var suspicions = 0
+    /// Nodes that joined during the run (churn).
+    public var joins = 0
     /// Stamp or replicate messages sent to a fallback (sloppy quorum at work).
     public var hintedWrites = 0
     public var endTime: UInt64 = 0

@@ -21,14 +21,18 @@ public struct FaultSet: OptionSet, Sendable, Hashable {
     /// The failure detector wrongly tells a node that a healthy peer is down (sloppy quorum then
     /// writes to a fallback while the owner is up).
     public static let falseSuspicion = FaultSet(rawValue: 64)
+    /// Membership churn: the last node starts outside the cluster and joins during the run; the others
+    /// learn of it one by one (views differ for a while) and rebalance keys to it.
+    public static let churn = FaultSet(rawValue: 128)
 
-    public static let all: FaultSet = [.loss, .duplication, .reordering, .partitions, .crashes, .slowNodes, .falseSuspicion]
+    public static let all: FaultSet = [.loss, .duplication, .reordering, .partitions, .crashes, .slowNodes, .falseSuspicion, .churn]
     public static let none: FaultSet = []
 
     /// Names as the command line spells them.
     public static let names: [(String, FaultSet)] = [
         ("loss", .loss), ("dup", .duplication), ("reorder", .reordering),
         ("partition", .partitions), ("crash", .crashes), ("slow", .slowNodes), ("suspect", .falseSuspicion),
+        ("churn", .churn),
     ]
 
     /// Parses `all`, `none` or a comma-separated list of names; nil on an unknown name.

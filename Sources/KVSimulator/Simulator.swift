@@ -64,7 +64,7 @@ public enum Simulator {
     static func drainHints(_ sim: Simulation) {
         for _ in 0..<400 {
             sim.run(until: sim.now + sim.options.cluster.handoffInterval)
-            if sim.stores.allSatisfy({ $0.hintCount == 0 }) { break }
+            if sim.stores.allSatisfy({ $0.hintCount == 0 }) && !sim.isRebalancing { break }
         }
         sim.run(until: sim.now + 2 * sim.options.maxDelay + 2)
     }

@@ -27,6 +27,8 @@ import Testing
         .reapTombstones(key: [2], context: set.context),
         .handoff(hint: 11, key: [3], object: SiblingSet()),
         .handoffAck(hint: 12, key: [4]),
+        .transfer(id: 13, key: [5, 6], object: set),
+        .transferAck(id: 14, key: [7]),
     ]
 
     @Test(arguments: messages)

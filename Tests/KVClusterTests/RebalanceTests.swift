@@ -1,0 +1,87 @@
+import KVCluster
+import KVPartitioning
+import KVVersioning
+import Testing
+
+@Suite struct RebalanceTests {
+    /// Adds node `id` to a running harness with `membership` and tells every old node.
+    func join(_ h: Harness, _ id: NodeID, membership: Membership) {
+        let store = InMemoryLocalStore()
+        h.stores[id] = store
+        h.nodes[id] = ClusterNode(id: id, membership: membership, config: h.config, store: store)
+        h.perform(h.nodes[id]!.handle(.start, now: h.now), of: id)
+        for old in h.ids { h.event(old, .membershipChanged(membership)) }
+    }
+
+    /// Fires handoff ticks (time passing) until no node rebalances.
+    func settle(_ h: Harness, nodes: [NodeID]) {
+        for _ in 0..<200 {
+            h.now += h.config.handoffInterval
+            for id in nodes { h.event(id, .timer(.handoff)) }
+            h.pump()
+            if nodes.allSatisfy({ h.nodes[$0]?.isRebalancing == false }) { return }
+        }
+    }
+
+    @Test func aJoiningNodeReceivesExactlyTheKeysItNowReplicatesAndOthersDropWhatTheyNoLongerOwn() throws {
+        let h = Harness(nodes: 4)
+        let keys = (0..<300).map { "key\($0)" }
+        for k in keys { guard case .written? = h.put(h.ids[0], k, "v-\(k)") else { Issue.record("write \(k)"); return } }
+        h.pump()
+        let before = h.placement
+        let all = h.ids + ["n4"]
+        let grown = try Membership(all.map { Node(id: $0) })
+        join(h, "n4", membership: grown)
+        settle(h, nodes: all)
+        let after = h.nodes["n1"]!.placement
+        var expectedOnNew = 0
+        for k in keys {
+            let owners = after.primaries(for: Array(k.utf8))
+            if owners.contains("n4") { expectedOnNew += 1 }
+            for id in all {
+                let held = strings(h.local(id, k))
+                if owners.contains(id) {
+                    #expect(held == ["v-\(k)"], "\(id) should hold \(k)")
+                } else {
+                    #expect(held.isEmpty, "\(id) should have dropped \(k)")
+                }
+            }
+        }
+        // Movement is what the ring says: roughly N/5 of the keys gain n4, and nothing else moves.
+        let received = h.nodes["n4"]!.rebalanceStats.keysReceived
+        #expect(received == expectedOnNew)
+        let sent = h.ids.map { h.nodes[$0]!.rebalanceStats.keysSent }.reduce(0, +)
+        #expect(sent >= expectedOnNew && sent <= 2 * expectedOnNew)
+        let dropped = h.ids.map { h.nodes[$0]!.rebalanceStats.keysDropped }.reduce(0, +)
+        let lost = keys.filter { k in
+            before.primaries(for: Array(k.utf8)).contains { !after.primaries(for: Array(k.utf8)).contains($0) }
+        }.count
+        #expect(dropped == lost)
+    }
+
+    @Test func aWriteFromANodeWithTheOldViewIsForwardedToTheNewOwners() throws {
+        let h = Harness(nodes: 4)
+        let all = h.ids + ["n4"]
+        let grown = try Membership(all.map { Node(id: $0) })
+        // Only n4 and n1 know the new membership; n0 still writes with the old view.
+        let store = InMemoryLocalStore()
+        h.stores["n4"] = store
+        h.nodes["n4"] = ClusterNode(id: "n4", membership: grown, config: h.config, store: store)
+        h.perform(h.nodes["n4"]!.handle(.start, now: h.now), of: "n4")
+        h.event("n1", .membershipChanged(grown))
+        let newPlacement = h.nodes["n1"]!.placement
+        // A key n1 replicated under the old view but not under the new one.
+        let key = try #require((0..<2000).map { "k\($0)" }.first { k in
+            h.primaries(k).contains("n1") && !newPlacement.primaries(for: Array(k.utf8)).contains("n1")
+        })
+        guard case .written? = h.put("n0", key, "late") else { Issue.record("write"); return }
+        h.pump()
+        for id in h.ids where id != "n1" && id != "n0" { h.event(id, .membershipChanged(grown)) }
+        h.event("n0", .membershipChanged(grown))
+        settle(h, nodes: all)
+        for id in newPlacement.primaries(for: Array(key.utf8)) {
+            #expect(strings(h.local(id, key)) == ["late"], "\(id) should hold the late write")
+        }
+        #expect(h.local("n1", key).isEmpty)
+    }
+}
