@@ -28,6 +28,15 @@ public struct MerkleShape: Hashable, Sendable, CustomStringConvertible {
         self.depth = depth
     }
 
+    /// Fanout 16 with about one leaf per key expected in a range (Riak's AAE aims at the same),
+    /// between 2^8 and 2^16 leaves: fewer keys per differing bucket to list, at 8 bytes a leaf.
+    /// Every replica of a cluster must pick the same shape (derive it from cluster-wide settings).
+    public static func suggested(keysPerRange: Int) -> MerkleShape {
+        var depth = 2
+        while depth < 4 && 1 << (4 * depth) < keysPerRange { depth += 1 }
+        return MerkleShape(validFanoutBits: 4, depth: depth)
+    }
+
     public var fanout: Int { 1 << fanoutBits }
     public var leafBits: Int { fanoutBits * depth }
     public var leafCount: Int { 1 << leafBits }

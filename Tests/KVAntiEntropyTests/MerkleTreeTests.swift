@@ -19,6 +19,10 @@ import Testing
         let s = MerkleShape(fanoutBits: 4, depth: 4)!
         #expect(s.leafCount == 65_536 && s.fanout == 16)
         #expect(MerkleShape.standard.leafCount == 4096)
+        #expect(MerkleShape.suggested(keysPerRange: 10).leafCount == 256)
+        #expect(MerkleShape.suggested(keysPerRange: 4096).leafCount == 4096)
+        #expect(MerkleShape.suggested(keysPerRange: 100_000).leafCount == 65_536)
+        #expect(MerkleShape.suggested(keysPerRange: 1 << 30).leafCount == 65_536)
     }
 
     @Test func bucketsSpreadKeysOfOneRange() {

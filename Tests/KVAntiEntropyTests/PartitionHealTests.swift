@@ -108,17 +108,19 @@ final class HealCluster {
     @Test func divergedReplicasConvergeThroughAntiEntropyAlone() {
         let c = HealCluster()
         for id in c.ids { c.event(id, .start) }
-        let keys = (0..<200).map { Array("user:\($0)".utf8) }
+        let keys = (0..<3000).map { Array("user:\($0)".utf8) }
         for k in keys { c.put("n0", k, "before") }
         #expect(c.divergent(keys) == 0)
+        var datasetBytes = 0
+        for k in keys { datasetBytes += AntiEntropyCoding.objectSize(KeyedSet(key: k, siblings: c.stores["n0"]!.siblings(for: k)!)) }
         c.partition(["n2"])
-        for (i, k) in keys.enumerated() where i % 2 == 0 { c.put("n0", k, "majority-\(i)") }
-        for (i, k) in keys.enumerated() where i % 3 == 0 { c.put("n2", k, "minority-\(i)") }
-        #expect(c.acks == 200 + 100 + 67)
+        for (i, k) in keys.enumerated() where i % 100 == 0 { c.put("n0", k, "majority-\(i)") }
+        for (i, k) in keys.enumerated() where i % 150 == 0 { c.put("n2", k, "minority-\(i)") }
+        #expect(c.acks == 3000 + 30 + 20)
         c.heal()
         c.pump()
         let before = c.divergent(keys)
-        #expect(before > 100)  // nothing but anti-entropy will fix them
+        #expect(before == 40)  // nothing but anti-entropy will fix them
         // KV.REPAIR on every node; the shell's periodic tick starts the queued sessions.
         for id in c.ids {
             c.aeEvent(id, .repairAll)
@@ -128,14 +130,31 @@ final class HealCluster {
         #expect(c.divergent(keys) == 0)
         // Keys written on both sides hold both (blind) writes as siblings, beside the value they
         // were both concurrent with.
-        for (i, k) in keys.enumerated() where i % 6 == 0 {
+        for (i, k) in keys.enumerated() where i % 300 == 0 {
             let values = Set(c.stores["n1"]!.siblings(for: k)!.liveSiblings.map { String(decoding: $0.value, as: UTF8.self) })
             #expect(values == ["before", "majority-\(i)", "minority-\(i)"])
         }
+        // The decorator kept every tree current through ClusterNode's own writes and merges: each
+        // equals a tree rebuilt from the store's contents.
+        let trees = c.stores["n0"]!.index.trees
+        #expect(c.stores["n1"]!.index.trees == trees && c.stores["n2"]!.index.trees == trees)
+        for id in c.ids {
+            let index = c.stores[id]!.index
+            #expect(index.ranges.ranges.count == 1 && index.keyCount == keys.count)
+            let rebuilt = MerkleTree(shape: index.shape, entries: keys.map { k in
+                let h = Placement.hash(k)
+                return (index.shape.bucket(forKeyHash: h), MerkleTree.keyDigest(keyHash: h, siblings: c.stores[id]!.siblings(for: k)!))
+            })
+            #expect(rebuilt == index.trees[0])
+        }
+        #expect(c.ae["n0"]!.totals.rangesCompared > 0 && c.ae["n2"]!.totals.keysSent > 0)
         let repaired = c.reports.filter { $0.isInitiator && $0.outcome == .repaired }
         #expect(!repaired.isEmpty)
         let exchanged = repaired.reduce(0) { $0 + $1.bytesExchanged }
         let differing = repaired.reduce(0) { $0 + $1.differingObjectBytes }
-        print("partition heal: \(before) divergent keys; \(repaired.count) repairing sessions exchanged \(exchanged) B for \(differing) B of differing objects")
+        print("partition heal: \(before) of \(keys.count) keys divergent (dataset \(datasetBytes) B); \(repaired.count) repairing"
+              + " sessions exchanged \(exchanged) B for \(differing) B of differing objects")
+        #expect(exchanged < 10 * differing)
+        #expect(exchanged * 4 < datasetBytes)
     }
 }
