@@ -12,6 +12,11 @@ public struct AntiEntropyConfig: Sendable, Equatable {
     /// Most differing nodes followed per level, and so most buckets repaired per session; the rest
     /// waits for the next session (started at once when this node initiated).
     public var maxBucketsPerSession = 1024
+    /// Most bytes of sets in one `.objects` message (at least one set always goes); the rest waits
+    /// for the next session.
+    public var maxObjectBytesPerMessage = 32 << 20
+    /// Sessions other nodes may run with this one at once; more are refused with `.busy`.
+    public var maxResponderSessions = 64
     /// Bytes per second for new sessions (nil: unlimited), with this burst.
     public var bytesPerSecond: Int? = 4 << 20
     public var burstBytes = 1 << 20
@@ -82,7 +87,8 @@ public struct AntiEntropyNode {
         self.config = config
         self.sessionIDBase = UInt64(sessionIDBase) << 32
         limiter = config.bytesPerSecond.map {
-            TokenBucket(bytesPerSecond: $0, burst: max(1, config.burstBytes), ticksPerSecond: config.ticksPerSecond)
+            TokenBucket(bytesPerSecond: max(1, $0), burst: max(1, config.burstBytes),
+                        ticksPerSecond: max(1, config.ticksPerSecond))
         }
     }
 

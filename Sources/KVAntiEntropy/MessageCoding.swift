@@ -47,7 +47,7 @@ public enum AntiEntropyCoding {
                     w.versionVector(k.context)
                 }
             }
-        case let .objects(sets, want, isLast):
+        case let .objects(sets, want, isLast, more):
             w.byte(5)
             w.varint(UInt64(sets.count))
             for s in sets {
@@ -56,7 +56,7 @@ public enum AntiEntropyCoding {
             }
             w.varint(UInt64(want.count))
             for k in want { w.blob(k) }
-            w.byte(isLast ? 1 : 0)
+            w.byte((isLast ? 1 : 0) | (more ? 2 : 0))
         case let .abort(reason):
             w.byte(6)
             w.byte(reason.rawValue)
@@ -129,9 +129,9 @@ public enum AntiEntropyCoding {
             let m = try r.count(max: maxListLength)
             var want: [[UInt8]] = []
             for _ in 0..<m { want.append(Array(try r.blob(maxLength: ClusterCoding.maxKeyLength))) }
-            let last = try r.byte()
-            guard last <= 1 else { throw .malformed("bad boolean") }
-            body = .objects(sets: sets, want: want, isLast: last == 1)
+            let flags = try r.byte()
+            guard flags <= 3 else { throw .malformed("unknown flags") }
+            body = .objects(sets: sets, want: want, isLast: flags & 1 != 0, more: flags & 2 != 0)
         case 6:
             let raw = try r.byte()
             guard let reason = AbortReason(rawValue: raw) else { throw .malformed("unknown abort reason") }

@@ -49,6 +49,8 @@ public enum AbortReason: UInt8, Sendable, Equatable {
     case timedOut = 4
     /// The peer was reported down.
     case peerDown = 5
+    /// The responder already runs as many sessions as it accepts.
+    case busy = 6
 }
 
 /// One anti-entropy message between two replicas of a range. Sessions are named by the
@@ -70,8 +72,9 @@ public struct AntiEntropyMessage: Equatable, Sendable {
         /// The sender's keys of each differing leaf bucket.
         case entries([BucketEntries])
         /// Sets the receiver lacks or holds older, and the keys whose sets the sender wants back.
-        /// `isLast`: no answer follows (nothing wanted, or this is the answer).
-        case objects(sets: [KeyedSet], want: [[UInt8]], isLast: Bool)
+        /// `isLast`: no answer follows (nothing wanted, or this is the answer). `more`: the sender
+        /// left differences out (byte or bucket limits), so another session should follow.
+        case objects(sets: [KeyedSet], want: [[UInt8]], isLast: Bool, more: Bool)
         /// The sender ended the session.
         case abort(AbortReason)
     }

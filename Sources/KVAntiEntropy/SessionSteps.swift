@@ -38,15 +38,21 @@ extension AntiEntropyNode {
             compareLevel(key, level: level, parents: parents, remote: digests, now: now, out: &out)
         case let (.entries(buckets), .entries):
             compareBuckets(key, buckets, now: now, out: &out)
-        case let (.objects(sets, want, isLast), .objects):
+        case let (.objects(sets, want, isLast, more), .objects):
+            if more { sessions[key]!.report.truncated = true }
             mergeIncoming(key, sets, now: now, out: &out)
             if !isLast {
-                let answer = want.compactMap { k in localSet(k, range: s.rangeIndex) }
-                countSent(answer, in: key)
-                send(.objects(sets: answer, want: [], isLast: true), in: key, now: now, out: &out)
+                var answer = ObjectBatch(limit: config.maxObjectBytesPerMessage)
+                for k in want {
+                    guard let set = localSet(k, range: s.rangeIndex) else { continue }
+                    if !answer.add(set) { break }
+                }
+                record(answer, in: key)
+                send(.objects(sets: answer.sets, want: [], isLast: true, more: answer.isFull), in: key, now: now, out: &out)
             }
             finish(key, outcome: .inSync, now: now, out: &out)
-        case let (.objects(sets, want, isLast), .finalObjects) where isLast && want.isEmpty:
+        case let (.objects(sets, want, isLast, more), .finalObjects) where isLast && want.isEmpty:
+            if more { sessions[key]!.report.truncated = true }
             mergeIncoming(key, sets, now: now, out: &out)
             finish(key, outcome: .inSync, now: now, out: &out)
         default:
@@ -62,7 +68,9 @@ extension AntiEntropyNode {
         report.bytesReceived = size
         report.treeNodesExchanged = 1
         // A repeated id (the peer restarted) replaces the old session silently.
+        let responding = sessions.keys.reduce(0) { $0 + ($1.initiatedHere || $1 == key ? 0 : 1) }
         sessions[key] = Session(rangeIndex: 0, stage: .digests(level: 1), lastActivity: now, report: report)
+        guard responding < config.maxResponderSessions else { return abort(key, .busy, now: now, out: &out) }
         guard let r = index.ranges.rangeIndex(of: range) else { return abort(key, .unknownRange, now: now, out: &out) }
         guard shape == index.shape else { return abort(key, .shapeMismatch, now: now, out: &out) }
         sessions[key]!.rangeIndex = r
@@ -137,10 +145,10 @@ extension AntiEntropyNode {
               buckets.allSatisfy({ $0.bucket < shape.leafCount }) else {
             return abort(key, .protocolError, now: now, out: &out)
         }
-        var sendSets: [KeyedSet] = []
+        var sendSets = ObjectBatch(limit: config.maxObjectBytesPerMessage)
         var want: [[UInt8]] = []
         var listed = 0
-        for b in buckets {
+        for b in buckets where !sendSets.isFull {
             listed += b.keys.count
             var mine: [[UInt8]: UInt64] = [:]
             for e in index.entries(range: r, bucket: b.bucket) { mine[e.key] = e.digest }
@@ -156,19 +164,20 @@ extension AntiEntropyNode {
                 // Send unless the peer's history strictly descends ours; want theirs unless ours
                 // strictly descends theirs. Equal contexts with different sets go both ways.
                 let order = set.context.compare(theirs.context)
-                if order != .before { sendSets.append(KeyedSet(key: theirs.key, siblings: set)) }
+                if order != .before { _ = sendSets.add(KeyedSet(key: theirs.key, siblings: set)) }
                 if order != .after { want.append(theirs.key) }
             }
             for k in mine.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
-                if let set = source.siblings(for: k) { sendSets.append(KeyedSet(key: k, siblings: set)) }
+                if let set = source.siblings(for: k) { _ = sendSets.add(KeyedSet(key: k, siblings: set)) }
             }
         }
         sessions[key]!.report.bucketsDiffering = buckets.count
         sessions[key]!.report.keyEntriesExchanged += listed
-        countSent(sendSets, in: key)
+        record(sendSets, in: key)
         let isLast = want.isEmpty
         sessions[key]!.stage = .finalObjects
-        send(.objects(sets: sendSets, want: want, isLast: isLast), in: key, now: now, out: &out)
+        let more = sessions[key]!.report.truncated
+        send(.objects(sets: sendSets.sets, want: want, isLast: isLast, more: more), in: key, now: now, out: &out)
         if isLast { finish(key, outcome: .inSync, now: now, out: &out) }
     }
 
@@ -184,14 +193,40 @@ extension AntiEntropyNode {
         }
     }
 
-    private mutating func countSent(_ sets: [KeyedSet], in key: SessionKey) {
-        sessions[key]!.report.keysSent += sets.count
-        for s in sets { sessions[key]!.report.differingObjectBytes += AntiEntropyCoding.objectSize(s) }
+    /// Counts a batch about to be sent; a batch cut short by its byte limit leaves work for the next session.
+    private mutating func record(_ batch: ObjectBatch, in key: SessionKey) {
+        sessions[key]!.report.keysSent += batch.sets.count
+        sessions[key]!.report.differingObjectBytes += batch.bytes
+        if batch.isFull { sessions[key]!.report.truncated = true }
     }
 
     /// The local set of a wanted key, if it belongs to the range.
     private func localSet(_ key: [UInt8], range: Int) -> KeyedSet? {
         guard index.location(of: key)?.range == range, let set = source.siblings(for: key) else { return nil }
         return KeyedSet(key: key, siblings: set)
+    }
+}
+
+/// Sets gathered for one `.objects` message, up to a byte limit (the first set always fits, however big).
+struct ObjectBatch {
+    let limit: Int
+    private(set) var sets: [KeyedSet] = []
+    private(set) var bytes = 0
+    /// True once a set was refused for lack of room.
+    private(set) var isFull = false
+
+    init(limit: Int) { self.limit = limit }
+
+    /// Adds a set unless it would pass the limit; false when refused.
+    mutating func add(_ set: KeyedSet) -> Bool {
+        if isFull { return false }
+        let size = AntiEntropyCoding.objectSize(set)
+        if !sets.isEmpty && bytes + size > limit {
+            isFull = true
+            return false
+        }
+        sets.append(set)
+        bytes += size
+        return true
     }
 }

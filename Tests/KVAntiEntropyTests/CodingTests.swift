@@ -22,8 +22,8 @@ import Testing
         ])),
         .init(session: 9, fromInitiator: false,
               body: .objects(sets: [KeyedSet(key: [1, 2], siblings: set), KeyedSet(key: [], siblings: SiblingSet())],
-                             want: [[3], []], isLast: false)),
-        .init(session: 9, fromInitiator: true, body: .objects(sets: [], want: [], isLast: true)),
+                             want: [[3], []], isLast: false, more: true)),
+        .init(session: 9, fromInitiator: true, body: .objects(sets: [], want: [], isLast: true, more: false)),
         .init(session: .max, fromInitiator: true, body: .abort(.shapeMismatch)),
     ]
 

@@ -69,6 +69,18 @@ import Testing
         h.sync("n0", "n1")
         #expect(h.divergentKeys(keys).isEmpty)
         #expect(h.set("n1", keys[0])!.siblings.isEmpty)
+        // A replica that never saw the delete gets the reaped (context-only) set, and its stale
+        // value stays superseded instead of coming back.
+        let k = keys[30]
+        let live = h.write("n0", k, Array("again".utf8))
+        h.writeEverywhere(k, live)
+        var deleted = live
+        deleted.update(clientContext: live.context, actor: Actor(node: "n0", epoch: 1), value: [], isTombstone: true,
+                       timestamp: 0)
+        deleted.removeTombstones()
+        h.stores["n0"]!.setObject(StoredObject(siblings: deleted), for: k)
+        h.sync("n1", "n0")
+        #expect(h.set("n1", k) == deleted && h.set("n0", k) == deleted)
     }
 
     @Test func concurrentSiblingsOnBothSidesConvergeToTheMergedSet() {
@@ -109,7 +121,7 @@ import Testing
         h.queue.removeAll()
         let session = try! AntiEntropyCoding.decode(begin.bytes).session
         let bogus = AntiEntropyMessage(session: session, fromInitiator: true,
-                                       body: .objects(sets: [], want: [], isLast: true))
+                                       body: .objects(sets: [], want: [], isLast: true, more: false))
         h.event("n1", .received(from: "n0", bytes: AntiEntropyCoding.encode(bogus)))
         #expect(h.reports.last?.outcome == .aborted(.protocolError))
         #expect(h.nodes["n1"]!.activeSessionCount == 0)
@@ -139,6 +151,36 @@ import Testing
         #expect(h.reports.last?.outcome == .aborted(.shapeMismatch))
         let abort = try! AntiEntropyCoding.decode(h.queue.last!.bytes)
         #expect(abort.body == .abort(.shapeMismatch) && abort.session == 6 && !abort.fromInitiator)
+    }
+
+    @Test func objectBatchesAreCappedAndTheRestFollowsInLaterSessions() {
+        var config = Replicas.unlimited
+        config.maxObjectBytesPerMessage = 1000
+        let h = Replicas(count: 2, n: 2, config: config)
+        let keys = (0..<40).map(h.key)
+        for k in keys { h.write("n0", k, [UInt8](repeating: 7, count: 200)) }
+        for k in keys.prefix(20) { h.write("n1", k, [UInt8](repeating: 8, count: 200), context: VersionVector()) }
+        h.event("n0", .repairAll)
+        h.pump()
+        for _ in 0..<100 where h.nodes["n0"]!.queuedSessionCount > 0 { h.event("n0", .tick); h.pump() }
+        #expect(h.divergentKeys(keys).isEmpty)
+        let first = h.reports.first { $0.isInitiator }!
+        #expect(first.truncated && first.keysSent + first.keysReceived < 40)
+        #expect(h.reports.allSatisfy { $0.differingObjectBytes <= 2 * (1000 + 300) })
+    }
+
+    @Test func respondersRefuseSessionsBeyondTheirLimit() {
+        var config = Replicas.unlimited
+        config.maxResponderSessions = 2
+        let h = Replicas(count: 2, n: 2, config: config)
+        h.write("n0", h.key(1), [1])
+        let range = h.nodes["n0"]!.index.ranges.ranges[0].id
+        for id in UInt64(1)...3 {
+            let begin = AntiEntropyMessage(session: id, fromInitiator: true, body: .begin(range: range, shape: .standard, root: 42))
+            h.event("n1", .received(from: "n0", bytes: AntiEntropyCoding.encode(begin)))
+        }
+        #expect(h.nodes["n1"]!.activeSessionCount == 2)
+        #expect(h.reports.map(\.outcome) == [.aborted(.busy)])
     }
 
     @Test func sessionsTimeOutAndPeerDownAborts() {
