@@ -49,7 +49,8 @@ public struct TokenBucket: Equatable, Sendable {
     /// Ticks until the level is back to zero (0 when it already is).
     public func ticksUntilAllowed() -> Tick {
         guard level < 0 else { return 0 }
-        let owed = UInt64(-level)
-        return (owed * ticksPerSecond + UInt64(bytesPerSecond) - 1) / UInt64(bytesPerSecond)
+        let owed = UInt64(-level).multipliedReportingOverflow(by: ticksPerSecond)
+        if owed.overflow { return Tick.max }
+        return owed.partialValue / UInt64(bytesPerSecond) + (owed.partialValue % UInt64(bytesPerSecond) == 0 ? 0 : 1)
     }
 }
