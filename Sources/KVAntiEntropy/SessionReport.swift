@@ -19,7 +19,7 @@ public struct SessionReport: Equatable, Sendable {
     public var isInitiator: Bool
     public var outcome: Outcome = .inSync
     /// Ranges compared: 1 once the trees were compared, 0 for a session refused at the start.
-    public var rangesCompared = 1
+    public var rangesCompared = 0
     /// Tree levels descended below the root.
     public var levelsDescended = 0
     /// Tree node digests sent plus received (the root counts as one).
@@ -72,12 +72,7 @@ public struct AntiEntropyTotals: Equatable, Sendable {
 
     public mutating func add(_ r: SessionReport) {
         sessions += 1
-        if case .aborted(let reason) = r.outcome,
-           reason == .unknownRange || reason == .shapeMismatch || reason == .busy {
-            // Refused before any comparison.
-        } else {
-            rangesCompared += r.rangesCompared
-        }
+        rangesCompared += r.rangesCompared
         if r.outcome == .inSync { rangesInSync += 1 }
         if case .aborted = r.outcome { aborted += 1 }
         keysSent += r.keysSent

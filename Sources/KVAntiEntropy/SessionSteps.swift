@@ -27,6 +27,8 @@ extension AntiEntropyNode {
         guard var s = sessions[key] else { return }
         s.report.messagesReceived += 1
         s.report.bytesReceived += size
+        // The responder compared the roots unless it refused the session outright.
+        if case .abort = message.body {} else { s.report.rangesCompared = 1 }
         s.lastActivity = now
         sessions[key] = s
         switch (message.body, s.stage) {
@@ -74,6 +76,7 @@ extension AntiEntropyNode {
         guard let r = index.ranges.rangeIndex(of: range) else { return abort(key, .unknownRange, now: now, out: &out) }
         guard shape == index.shape else { return abort(key, .shapeMismatch, now: now, out: &out) }
         sessions[key]!.rangeIndex = r
+        sessions[key]!.report.rangesCompared = 1
         let tree = index.trees[r]
         if tree.root == root {
             send(.inSync, in: key, now: now, out: &out)

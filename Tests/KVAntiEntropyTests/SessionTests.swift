@@ -15,7 +15,7 @@ import Testing
         #expect(h.initiatorReports.count == 1)
         #expect(r.outcome == .inSync)
         #expect(r.messagesSent == 1 && r.messagesReceived == 1)
-        #expect(r.treeNodesExchanged == 1 && r.levelsDescended == 0)
+        #expect(r.treeNodesExchanged == 1 && r.levelsDescended == 0 && r.rangesCompared == 1)
         #expect(r.keysSent == 0 && r.keysReceived == 0)
         #expect(r.bytesExchanged < 64)
     }
@@ -149,6 +149,7 @@ import Testing
                                        body: .begin(range: range, shape: MerkleShape(fanoutBits: 2, depth: 2)!, root: 1))
         h.event("n1", .received(from: "n0", bytes: AntiEntropyCoding.encode(other)))
         #expect(h.reports.last?.outcome == .aborted(.shapeMismatch))
+        #expect(h.nodes["n1"]!.totals.rangesCompared == 0 && h.nodes["n1"]!.totals.aborted == 2)
         let abort = try! AntiEntropyCoding.decode(h.queue.last!.bytes)
         #expect(abort.body == .abort(.shapeMismatch) && abort.session == 6 && !abort.fromInitiator)
     }
