@@ -1,0 +1,128 @@
+import KVCluster
+import KVVersioning
+
+/// One key's entry in a leaf bucket: the key and its version digest.
+public struct KeyDigest: Equatable, Sendable {
+    public var key: [UInt8]
+    public var digest: UInt64
+
+    public init(key: [UInt8], digest: UInt64) {
+        self.key = key
+        self.digest = digest
+    }
+}
+
+/// A node's anti-entropy state: for every range it replicates, a `MerkleTree` plus the keys of
+/// each leaf bucket with their digests, kept up to date by `record(key:siblings:)` on every write
+/// (O(depth) tree update plus a small per-bucket list edit; nothing is rescanned).
+///
+/// A reference type so that the write path (`AntiEntropyStore`) and the session state machine
+/// (`AntiEntropyNode`) share it; confine it to one thread or event loop, like `LocalStore`.
+public final class AntiEntropyIndex {
+    public let ranges: ReplicaRanges
+    public let shape: MerkleShape
+    public private(set) var trees: [MerkleTree]
+    /// `buckets[range][leaf]`: the keys of that leaf, in insertion order.
+    private var buckets: [[[KeyDigest]]]
+    /// Keys indexed, over all ranges.
+    public private(set) var keyCount = 0
+
+    public init(ranges: ReplicaRanges, shape: MerkleShape = .standard) {
+        self.ranges = ranges
+        self.shape = shape
+        trees = ranges.ranges.map { _ in MerkleTree(shape: shape) }
+        buckets = ranges.ranges.map { _ in [[KeyDigest]](repeating: [], count: shape.leafCount) }
+    }
+
+    /// Records a key's new state (nil: removed). Keys this node does not replicate are ignored.
+    public func record(key: [UInt8], siblings: SiblingSet?) {
+        let keyHash = Placement.hash(key)
+        guard let r = ranges.rangeIndex(forKeyHash: keyHash) else { return }
+        let bucket = shape.bucket(forKeyHash: keyHash)
+        let new = siblings.map { MerkleTree.keyDigest(keyHash: keyHash, siblings: $0) }
+        let position = buckets[r][bucket].firstIndex { $0.key == key }
+        let old = position.map { buckets[r][bucket][$0].digest }
+        if old == new { return }
+        trees[r].update(bucket: bucket, old: old, new: new)
+        switch (position, new) {
+        case let (i?, d?): buckets[r][bucket][i].digest = d
+        case let (i?, nil):
+            buckets[r][bucket].swapAt(i, buckets[r][bucket].count - 1)
+            buckets[r][bucket].removeLast()
+            keyCount -= 1
+        case let (nil, d?):
+            buckets[r][bucket].append(KeyDigest(key: key, digest: d))
+            keyCount += 1
+        case (nil, nil): break
+        }
+    }
+
+    /// The range index and bucket of a key, or nil when this node does not replicate it.
+    public func location(of key: [UInt8]) -> (range: Int, bucket: Int)? {
+        let keyHash = Placement.hash(key)
+        guard let r = ranges.rangeIndex(forKeyHash: keyHash) else { return nil }
+        return (r, shape.bucket(forKeyHash: keyHash))
+    }
+
+    /// The keys of one leaf bucket of one range.
+    public func entries(range: Int, bucket: Int) -> [KeyDigest] { buckets[range][bucket] }
+
+    /// The digest recorded for a key, if any.
+    public func digest(of key: [UInt8]) -> UInt64? {
+        guard let (r, b) = location(of: key) else { return nil }
+        return buckets[r][b].first { $0.key == key }?.digest
+    }
+
+    /// Every (bucket, digest) pair of a range, for rebuilding its tree from scratch (tests, audits).
+    public func allEntries(range: Int) -> [(bucket: Int, digest: UInt64)] {
+        var out: [(bucket: Int, digest: UInt64)] = []
+        for (b, list) in buckets[range].enumerated() { for e in list { out.append((b, e.digest)) } }
+        return out
+    }
+}
+
+/// What the session state machine reads: the sibling set stored for a key.
+public protocol AntiEntropySource: AnyObject {
+    func siblings(for key: [UInt8]) -> SiblingSet?
+}
+
+/// A `LocalStore` decorator that keeps an `AntiEntropyIndex` current: every `setObject` and
+/// `removeObject` goes to the wrapped store and then updates the index. Wrap the node's store with
+/// it and hand the decorator to `ClusterNode`; at start, `indexExisting(keys:)` loads what is on disk.
+public final class AntiEntropyStore: LocalStore, AntiEntropySource {
+    public let inner: any LocalStore
+    public let index: AntiEntropyIndex
+
+    public init(wrapping inner: any LocalStore, index: AntiEntropyIndex) {
+        self.inner = inner
+        self.index = index
+    }
+
+    /// Indexes keys already in the wrapped store (one pass at start-up).
+    public func indexExisting(keys: some Sequence<[UInt8]>) {
+        for key in keys { index.record(key: key, siblings: inner.object(for: key)?.siblings) }
+    }
+
+    public func siblings(for key: [UInt8]) -> SiblingSet? { inner.object(for: key)?.siblings }
+
+    public func object(for key: [UInt8]) -> StoredObject? { inner.object(for: key) }
+
+    public func setObject(_ object: StoredObject, for key: [UInt8]) {
+        inner.setObject(object, for: key)
+        index.record(key: key, siblings: object.siblings)
+    }
+
+    public func removeObject(for key: [UInt8]) {
+        inner.removeObject(for: key)
+        index.record(key: key, siblings: nil)
+    }
+
+    public func allHints() -> [Hint] { inner.allHints() }
+    public func hint(owner: NodeID, key: [UInt8]) -> Hint? { inner.hint(owner: owner, key: key) }
+    public func setHint(_ hint: Hint) { inner.setHint(hint) }
+    public func removeHint(owner: NodeID, key: [UInt8]) { inner.removeHint(owner: owner, key: key) }
+    public func hasHints(for key: [UInt8]) -> Bool { inner.hasHints(for: key) }
+    public var hintCount: Int { inner.hintCount }
+    public func nextEpoch() -> UInt32 { inner.nextEpoch() }
+    public func nextIncarnation() -> UInt32 { inner.nextIncarnation() }
+}
