@@ -123,6 +123,7 @@ public final class AntiEntropyStore: LocalStore, AntiEntropySource {
     public func removeHint(owner: NodeID, key: [UInt8]) { inner.removeHint(owner: owner, key: key) }
     public func hasHints(for key: [UInt8]) -> Bool { inner.hasHints(for: key) }
     public var hintCount: Int { inner.hintCount }
+    public func allKeys() -> [[UInt8]] { inner.allKeys() }
     public func nextEpoch() -> UInt32 { inner.nextEpoch() }
     public func nextIncarnation() -> UInt32 { inner.nextIncarnation() }
 }
