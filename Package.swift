@@ -80,7 +80,7 @@ let package = Package(
         .target(
             name: "KVClusterShell",
             dependencies: [
-                "KVCluster", "KVStorage", "KVPartitioning",
+                "KVCluster", "KVStorage", "KVPartitioning", "KVAntiEntropy",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "DequeModule", package: "swift-collections"),
@@ -90,7 +90,7 @@ let package = Package(
         .target(
             name: "KVNodeServer",
             dependencies: nio + [
-                "RESP", "KVStorage", "KVHash", "CJemallocShim", "KVCluster", "KVClusterShell", "KVVersioning", "KVPeer",
+                "RESP", "KVStorage", "KVHash", "CJemallocShim", "KVCluster", "KVClusterShell", "KVVersioning", "KVPeer", "KVAntiEntropy",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

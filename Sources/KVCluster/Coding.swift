@@ -9,6 +9,8 @@ public enum ClusterCoding {
     public static let maxKeyLength = 1 << 20
     /// Longest node id accepted.
     public static let maxNodeIDLength = 255
+    /// Largest anti-entropy frame carried (its objects are capped well below this).
+    public static let maxAntiEntropyFrame = 128 << 20
     /// Most remembered stamps accepted per stored object.
     public static let maxRememberedStamps = 4096
 
@@ -135,6 +137,9 @@ public enum ClusterCoding {
             w.byte(12)
             w.varint(id)
             w.blob(key)
+        case let .antiEntropy(bytes):
+            w.byte(13)
+            w.blob(bytes)
         }
         return w.finish()
     }
@@ -197,6 +202,8 @@ public enum ClusterCoding {
         case 12:
             let id = try r.varint()
             message = .transferAck(id: id, key: try key(&r))
+        case 13:
+            message = .antiEntropy(bytes: Array(try r.blob(maxLength: maxAntiEntropyFrame)))
         default:
             throw .malformed("unknown message tag \(tag)")
         }

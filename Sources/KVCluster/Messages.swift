@@ -83,6 +83,9 @@ public enum PeerMessage: Sendable, Equatable {
     case transfer(id: UInt64, key: [UInt8], object: SiblingSet)
     /// New owner → old holder: the transferred set is stored.
     case transferAck(id: UInt64, key: [UInt8])
+    /// An anti-entropy frame (`KVAntiEntropy`'s own encoding), carried for the shell: `ClusterNode`
+    /// ignores it; the shell hands it to its anti-entropy machine.
+    case antiEntropy(bytes: [UInt8])
 }
 
 /// Timers a node asks its shell for.

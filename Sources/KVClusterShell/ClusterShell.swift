@@ -1,4 +1,5 @@
 import DequeModule
+import KVAntiEntropy
 import KVCluster
 import KVPartitioning
 import KVStorage
@@ -37,9 +38,12 @@ public final class ClusterShell: @unchecked Sendable {
     public weak var link: ClusterPeerLink?
     private let logger: Logger
     private let clock: @Sendable () -> Tick
-    private var discovery: SeedDiscovery
+
+    func clockNow() -> Tick { clock() }
+    func logAntiEntropy(_ text: String) { logger.warning("\(text)") }
+    var discovery: SeedDiscovery
     private var node: ClusterNode?
-    private var up: Set<NodeID> = []
+    var up: Set<NodeID> = []
     private var waiting: [ClientRequestID: (ClusterAnswer) -> Void] = [:]
     private var nextClientID: ClientRequestID = 0
     private var timers: [TimerID: Scheduled<Void>] = [:]
@@ -55,11 +59,19 @@ public final class ClusterShell: @unchecked Sendable {
     private var snapshotTask: RepeatedTask?
 
     /// `clock` returns monotonic milliseconds (the unit of `config`'s durations).
+    /// Anti-entropy settings; nil turns it off (no Merkle trees kept, no sessions).
+    public let antiEntropyConfig: AntiEntropyConfig?
+    var antiEntropy: AntiEntropyNode?
+    var antiEntropyTask: RepeatedTask?
+    var repairWaiters: [(AntiEntropyTotals) -> Void] = []
+    var repairBaseline = AntiEntropyTotals()
+
     public init(loop: EventLoop, self member: ClusterMember, seeds: [String], config: ClusterConfig,
-                store: StorageLocalStore, logger: Logger,
+                store: StorageLocalStore, logger: Logger, antiEntropy: AntiEntropyConfig? = AntiEntropyConfig(),
                 clock: @escaping @Sendable () -> Tick = { NIODeadline.now().uptimeNanoseconds / 1_000_000 }) {
         self.loop = loop
         self.config = config
+        self.antiEntropyConfig = antiEntropy
         self.store = store
         self.logger = logger
         self.clock = clock
@@ -85,7 +97,8 @@ public final class ClusterShell: @unchecked Sendable {
         let s = ClusterSnapshot(
             nodeID: nodeID, ready: node != nil, members: members.count, membersUp: members.filter(\.isUp).count,
             missingSeeds: discovery.missing, pendingRequests: pendingRequestCount, hints: store.hintCount,
-            heldEffectBatches: held.count, stats: stats)
+            heldEffectBatches: held.count, stats: stats, antiEntropy: antiEntropy?.totals,
+            rebalance: node?.rebalanceStats ?? RebalanceStats())
         snapshot.withLockedValue { $0 = s }
     }
 
@@ -151,12 +164,14 @@ public final class ClusterShell: @unchecked Sendable {
         }
         up.insert(id)
         if node == nil { becomeReadyIfComplete() } else { run(.peerUp(id)) }
+        runAntiEntropy(.peerUp(id))
     }
 
     /// The last connection to a peer was lost.
     public func peerDown(_ id: NodeID) {
         guard up.remove(id) != nil else { return }
         if node != nil { run(.peerDown(id)) }
+        runAntiEntropy(.peerDown(id))
     }
 
     /// A message from an authenticated peer.
@@ -166,6 +181,10 @@ public final class ClusterShell: @unchecked Sendable {
             return
         }
         stats.peerMessagesIn += 1
+        if case .antiEntropy(let bytes) = message {
+            runAntiEntropy(.received(from: id, bytes: bytes))
+            return
+        }
         run(.peer(from: id, message))
     }
 
@@ -193,6 +212,9 @@ public final class ClusterShell: @unchecked Sendable {
         stopped = true
         snapshotTask?.cancel()
         snapshotTask = nil
+        antiEntropyTask?.cancel()
+        antiEntropyTask = nil
+        finishRepairs()
         for t in timers.values { t.cancel() }
         timers.removeAll()
         deadlineTask?.task.cancel()
@@ -219,7 +241,7 @@ public final class ClusterShell: @unchecked Sendable {
             return
         }
         store.setMeta("members", SeedDiscovery.encode(members))
-        node = ClusterNode(id: nodeID, membership: membership, config: config, store: store)
+        node = ClusterNode(id: nodeID, membership: membership, config: config, store: startAntiEntropy(membership))
         logger.info("cluster membership known, coordinating", metadata: [
             "members": "\(members.map { "\($0.id)@\($0.clientAddress)" }.joined(separator: ","))",
             "n": "\(config.n)", "r": "\(config.r)", "w": "\(config.w)",
@@ -228,7 +250,7 @@ public final class ClusterShell: @unchecked Sendable {
         for m in members where m.id != nodeID && !up.contains(m.id) { run(.peerDown(m.id)) }
     }
 
-    private func run(_ event: Event) {
+    func run(_ event: Event) {
         guard !stopped, node != nil else { return }
         var effects = node!.handle(event, now: clock())
         let ticket = store.takeTicket()
@@ -349,6 +371,9 @@ public struct ClusterSnapshot: Sendable {
     public var hints = 0
     public var heldEffectBatches = 0
     public var stats = ClusterShellStats()
+    /// Anti-entropy totals (nil when it is off).
+    public var antiEntropy: AntiEntropyTotals?
+    public var rebalance = RebalanceStats()
 }
 
 /// Counters a shell keeps for `INFO cluster`.

@@ -115,6 +115,9 @@ public final class StorageLocalStore: LocalStore {
         return epoch
     }
 
+    /// The incarnation handed out last (0 before the first start).
+    public var currentIncarnation: UInt32 { incarnation }
+
     public func nextIncarnation() -> UInt32 {
         incarnation += 1
         writeCounter("incarnation", incarnation)

@@ -12,15 +12,20 @@ public final class ClusterCall: Sendable, Equatable {
     /// Writes an operator view; runs on the shell's loop.
     public typealias Inspect = @Sendable (ClusterShell, RESPVersion, inout ByteBuffer) -> Void
 
+    /// Runs on the caller's loop and must call `done` exactly once with the reply bytes.
+    public typealias Custom = @Sendable (ClusterShell, EventLoop, ByteBufferAllocator, @escaping @Sendable (ByteBuffer) -> Void) -> Void
+
     enum Work: Sendable {
         case requests([ClientRequest], Format)
         case inspect(Inspect)
+        case custom(Custom)
     }
 
     let work: Work
 
     init(requests: [ClientRequest], format: @escaping Format) { work = .requests(requests, format) }
     init(inspect: @escaping Inspect) { work = .inspect(inspect) }
+    init(custom: @escaping Custom) { work = .custom(custom) }
 
     public static func == (a: ClusterCall, b: ClusterCall) -> Bool { a === b }
 
@@ -34,6 +39,8 @@ public final class ClusterCall: Sendable, Equatable {
                 format(answers, version, &buffer)
                 done(buffer)
             }
+        case let .custom(body):
+            body(shell, caller, allocator, done)
         case let .inspect(body):
             shell.inspect(on: caller, { shell -> ByteBuffer in
                 var buffer = allocator.buffer(capacity: 256)

@@ -12,7 +12,7 @@ extension CommandExecutor {
                         _ out: inout ByteBuffer) -> CommandOutcome? {
         guard context.cluster != nil else {
             switch kind {
-            case .kvGet, .kvPut, .kvDel, .kvGetLocal, .clusterMembers, .clusterRing:
+            case .kvGet, .kvPut, .kvDel, .kvGetLocal, .kvRepair, .clusterMembers, .clusterRing:
                 return error(&out, "ERR this node is not part of a cluster (start kvnode with --node-id and --seeds)")
             default:
                 return nil
@@ -51,6 +51,8 @@ extension CommandExecutor {
             return kvWrite(command, valueIndex: 2, &out)
         case .kvDel:
             return kvWrite(command, valueIndex: nil, &out)
+        case .kvRepair:
+            return .awaitCluster(ClusterCall(custom: ClusterReplies.repair))
         case .clusterMembers:
             return .awaitCluster(ClusterCall(inspect: ClusterReplies.members))
         case .clusterRing:

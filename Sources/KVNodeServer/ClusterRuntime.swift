@@ -32,7 +32,8 @@ final class ClusterRuntime: @unchecked Sendable {
         let advertised = settings.advertisedAddress ?? "\(configuration.host):\(configuration.port)"
         let store = StorageLocalStore(engine: engine, logger: logger)
         shell = ClusterShell(loop: loop, self: ClusterMember(id: settings.nodeID, clientAddress: advertised),
-                             seeds: settings.seeds, config: settings.config, store: store, logger: logger)
+                             seeds: settings.seeds, config: settings.config, store: store, logger: logger,
+                             antiEntropy: settings.antiEntropy)
         var peerConfig = PeerTransportConfiguration()
         peerConfig.secret = settings.secret.map { Array($0.utf8) }
         peerConfig.connectionsPerPeer = settings.connectionsPerPeer

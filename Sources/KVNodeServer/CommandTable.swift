@@ -7,7 +7,7 @@ public enum CommandKind: UInt8, Sendable, CaseIterable {
     case ping, echo, get, set, del, exists, mget, mset, dbsize, info, auth, hello, command, config,
          select, quit, flushall, flushdb, client, ttl, pttl, strlen, setnx,
          setex, type, time, reset, unlink,
-         kvGet, kvPut, kvDel, kvGetLocal, clusterMembers, clusterRing
+         kvGet, kvPut, kvDel, kvGetLocal, kvRepair, clusterMembers, clusterRing
 }
 
 /// Static facts about one command.
@@ -83,6 +83,7 @@ public struct CommandTable: Sendable {
             CommandSpec(.kvPut, "kv.put", -3, ["write", "denyoom"], keys: (1, 1, 1)),
             CommandSpec(.kvDel, "kv.del", -2, ["write"], keys: (1, 1, 1)),
             CommandSpec(.kvGetLocal, "kv.getlocal", 2, ["readonly", "fast"], keys: (1, 1, 1)),
+            CommandSpec(.kvRepair, "kv.repair", 1, ["admin"]),
             CommandSpec(.clusterMembers, "cluster.members", 1, ["loading", "stale"]),
             CommandSpec(.clusterRing, "cluster.ring", -1, ["loading", "stale"]),
         ]

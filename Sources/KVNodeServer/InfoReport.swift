@@ -138,6 +138,15 @@ extension CommandExecutor {
             ("cluster_peer_messages_undeliverable", String(s.stats.undeliverable)),
             ("cluster_peer_messages_dropped", String(s.stats.droppedPeerMessages)),
             ("cluster_storage_failures", String(s.stats.storageFailures)),
+            ("cluster_rebalance_keys_sent", String(s.rebalance.keysSent)),
+            ("cluster_rebalance_bytes_sent", String(s.rebalance.bytesSent)),
+            ("cluster_rebalance_keys_received", String(s.rebalance.keysReceived)),
+            ("cluster_rebalance_keys_dropped", String(s.rebalance.keysDropped)),
+            ("anti_entropy_enabled", s.antiEntropy == nil ? "0" : "1"),
+            ("anti_entropy_sessions", String(s.antiEntropy?.sessions ?? 0)),
+            ("anti_entropy_ranges_compared", String(s.antiEntropy?.rangesCompared ?? 0)),
+            ("anti_entropy_keys_repaired", String((s.antiEntropy?.keysReceived ?? 0))),
+            ("anti_entropy_bytes_exchanged", String(s.antiEntropy?.bytesExchanged ?? 0)),
         ]
     }
 

@@ -1,3 +1,4 @@
+import KVAntiEntropy
 import KVCluster
 import KVStorage
 import Logging
@@ -66,6 +67,8 @@ public struct ClusterSettings: Sendable {
     public var connectionsPerPeer: Int = 2
     /// N, R, W, timeouts, hints, LWW mode.
     public var config = ClusterConfig()
+    /// Merkle-tree anti-entropy (periodic rounds, `KV.REPAIR`); nil turns it off.
+    public var antiEntropy: AntiEntropyConfig? = AntiEntropyConfig()
 
     public init(nodeID: String, seeds: [String]) {
         self.nodeID = nodeID

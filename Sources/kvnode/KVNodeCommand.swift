@@ -88,6 +88,18 @@ struct KVNodeCommand: AsyncParsableCommand {
     @Option(name: .customLong("request-timeout-ms"), help: "Cluster: a request that has not reached its quorum by then fails with a reply naming how many replicas answered.")
     var requestTimeoutMs = 1_000
 
+    @Flag(name: .customLong("no-hinted-handoff"), help: "Cluster: no hints — a write to a down replica is simply missed (anti-entropy or read repair fixes it later). For experiments.")
+    var noHintedHandoff = false
+
+    @Flag(name: .customLong("no-anti-entropy"), help: "Cluster: keep no Merkle trees and run no anti-entropy (saves a digest per write).")
+    var noAntiEntropy = false
+
+    @Option(name: .customLong("anti-entropy-interval-ms"), help: "Cluster: period of the background anti-entropy rounds (KV.REPAIR runs one at once).")
+    var antiEntropyIntervalMs = 60_000
+
+    @Option(name: .customLong("anti-entropy-rate"), help: "Cluster: most bytes per second anti-entropy may send.")
+    var antiEntropyRate = 4 << 20
+
     @Flag(name: .customLong("last-write-wins"), help: "Cluster: keep only the newest write (by timestamp) instead of siblings. Concurrent writes are silently lost.")
     var lastWriteWins = false
 
@@ -117,6 +129,9 @@ struct KVNodeCommand: AsyncParsableCommand {
                 throw ValidationError("cluster mode needs a fixed --port with --port + --peer-port-offset <= 65535")
             }
             guard requestTimeoutMs > 0 else { throw ValidationError("--request-timeout-ms must be positive") }
+            guard antiEntropyIntervalMs > 0, antiEntropyRate > 0 else {
+                throw ValidationError("--anti-entropy-interval-ms and --anti-entropy-rate must be positive")
+            }
             if let advertise, ClusterSettings.parseAddress(advertise) == nil {
                 throw ValidationError("--advertise: '\(advertise)' is not host:port")
             }
@@ -161,6 +176,16 @@ struct KVNodeCommand: AsyncParsableCommand {
             cluster.config.w = writeQuorum
             cluster.config.requestTimeout = UInt64(requestTimeoutMs)
             cluster.config.lastWriteWins = lastWriteWins
+            if noHintedHandoff {
+                cluster.config.hintCapacity = 0
+                cluster.config.coordinatorHints = false
+            }
+            if noAntiEntropy {
+                cluster.antiEntropy = nil
+            } else {
+                cluster.antiEntropy?.interval = UInt64(antiEntropyIntervalMs)
+                cluster.antiEntropy?.bytesPerSecond = antiEntropyRate
+            }
             config.cluster = cluster
         }
 

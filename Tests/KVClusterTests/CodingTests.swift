@@ -29,6 +29,7 @@ import Testing
         .handoffAck(hint: 12, key: [4]),
         .transfer(id: 13, key: [5, 6], object: set),
         .transferAck(id: 14, key: [7]),
+        .antiEntropy(bytes: [1, 2, 3, 255]),
     ]
 
     @Test(arguments: messages)
