@@ -109,7 +109,7 @@ let package = Package(
         .target(
             name: "KVLoad",
             dependencies: nio + [
-                "KVWorkload", "RESP", "KVStorage", "KVHash",
+                "KVWorkload", "RESP", "KVStorage", "KVHash", "KVCluster", "KVPartitioning",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -145,7 +145,8 @@ let package = Package(
         .testTarget(name: "KVSimulatorTests", dependencies: ["KVSimulator", "KVCluster", "KVVersioning"]),
         .testTarget(
             name: "KVLoadTests",
-            dependencies: ["KVLoad", "KVWorkload", "RESP", .product(name: "Histogram", package: "hdrhistogram-swift")] + nio
+            dependencies: ["KVLoad", "KVWorkload", "RESP", "KVCluster", "KVHash", "KVNodeServer",
+                           .product(name: "Histogram", package: "hdrhistogram-swift")] + nio
         ),
         .testTarget(
             name: "KVClusterShellTests",

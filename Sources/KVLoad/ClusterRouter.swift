@@ -7,17 +7,17 @@ import KVPartitioning
 public struct PreferenceBuffer: Sendable, Equatable {
     /// Most replicas a buffer holds; a cluster with a larger N is routed over its first `capacity` replicas.
     public static let capacity = 8
-    @usableFromInline var storage = SIMD8<Int32>(repeating: -1)
+    var storage = SIMD8<Int32>(repeating: -1)
     /// Entries in use.
     public private(set) var count = 0
 
     public init() {}
 
     /// The member index at position `i` (0 = the owner).
-    @inlinable public subscript(i: Int) -> Int { Int(storage[i]) }
+    @inline(__always) public subscript(i: Int) -> Int { Int(storage[i]) }
 
     /// Appends `member` unless it is already present or the buffer is full; true when appended.
-    @inlinable @discardableResult
+    @inline(__always) @discardableResult
     public mutating func appendDistinct(_ member: Int) -> Bool {
         guard count < Self.capacity else { return false }
         for i in 0..<count where storage[i] == Int32(truncatingIfNeeded: member) { return false }

@@ -10,7 +10,10 @@ final class RESPConnection: ChannelInboundHandler {
 
     unowned(unsafe) let worker: NIOWorker
     let index: Int
+    /// Member (cluster) or host index: where the per-node counts go.
     let node: Int
+    /// Slot group in the worker (the member under cluster routing, else 0).
+    let group: Int
     var context: ChannelHandlerContext?
     var parser = RESPValueParser()
     var cumulation: ByteBuffer?
@@ -22,10 +25,11 @@ final class RESPConnection: ChannelInboundHandler {
     var head = 0
     var count = 0
 
-    init(worker: NIOWorker, index: Int, node: Int, depth: Int) {
+    init(worker: NIOWorker, index: Int, node: Int, group: Int, depth: Int) {
         self.worker = worker
         self.index = index
         self.node = node
+        self.group = group
         ring = Array(repeating: nil, count: depth)
         replies = Array(repeating: (0, .ok), count: depth)
     }
@@ -137,6 +141,7 @@ final class RESPConnection: ChannelInboundHandler {
     func fail(_ outcome: OperationOutcome) {
         guard alive else { return }
         alive = false
+        worker.connectionDied(group: group)
         let now = MonotonicClock.nanoseconds()
         while count > 0 {
             let op = ring[head]!
