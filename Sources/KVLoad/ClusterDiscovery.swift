@@ -71,7 +71,7 @@ public enum ClusterDiscovery {
 
     /// N (`cluster_n`) from the text of `INFO cluster`.
     public static func parseReplicaCount(info: String) throws(LoadError) -> Int {
-        for line in info.split(whereSeparator: { $0 == "\r" || $0 == "\n" }) where line.hasPrefix("cluster_n:") {
+        for line in info.split(whereSeparator: \.isNewline) where line.hasPrefix("cluster_n:") {
             if let n = Int(line.dropFirst("cluster_n:".count)), n > 0 { return n }
         }
         throw .binding("INFO cluster has no valid cluster_n")

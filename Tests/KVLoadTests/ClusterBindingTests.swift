@@ -56,6 +56,7 @@ struct ClusterBindingTests {
         let base = try #require(freePorts(count: 3, offset: offset))
         let ports = (0..<3).map { base + $0 }
         let directory = NSTemporaryDirectory() + "kvbench-cluster-\(base)-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var servers: [NodeServer] = []
         for (i, port) in ports.enumerated() {
             var config = NodeConfiguration()
@@ -90,7 +91,7 @@ struct ClusterBindingTests {
             let text = try ClusterDiscovery.text(try client.call(["INFO", "cluster"]), "INFO")
             var fields: [String: Int] = [:]
             var id = ""
-            for line in text.split(whereSeparator: { $0 == "\r" || $0 == "\n" }) {
+            for line in text.split(whereSeparator: \.isNewline) {
                 let parts = line.split(separator: ":", maxSplits: 1).map(String.init)
                 guard parts.count == 2 else { continue }
                 if parts[0] == "cluster_node_id" { id = parts[1] }
@@ -106,7 +107,7 @@ struct ClusterBindingTests {
         after.mapValues { $0[field] ?? 0 }.merging(before.mapValues { -($0[field] ?? 0) }, uniquingKeysWith: +)
     }
 
-    func run(_ phase: WorkloadPhase, _ cluster: Cluster, routing: Bool) throws -> RunResult {
+    func drive(_ phase: WorkloadPhase, _ cluster: Cluster, routing: Bool) throws -> RunResult {
         let config = RESPBindingConfiguration(hosts: [cluster.hosts[1]], connectionsPerThread: 2, pipelineDepth: 4,
                                               discoverCluster: true, clusterRouting: routing)
         let spec = try WorkloadSpec(properties: WorkloadProperties(Self.workload))
@@ -117,8 +118,8 @@ struct ClusterBindingTests {
         let cluster = try await Self.startCluster(n: 1)
         do {
             let before = try Self.info(cluster)
-            let load = try run(.load, cluster, routing: true)
-            let run = try run(.run, cluster, routing: true)
+            let load = try drive(.load, cluster, routing: true)
+            let run = try drive(.run, cluster, routing: true)
             let after = try Self.info(cluster)
             #expect(load.totals.count(.insert, .ok) == 400)
             #expect(load.errors() == 0 && run.errors() == 0)
@@ -136,7 +137,7 @@ struct ClusterBindingTests {
             #expect(run.notes.contains { $0.contains("each operation sent to a replica of its key") })
 
             // Routing off: any member coordinates, so about two thirds of the operations are forwarded.
-            let unrouted = try run(.run, cluster, routing: false)
+            let unrouted = try drive(.run, cluster, routing: false)
             let afterUnrouted = try Self.info(cluster)
             #expect(unrouted.errors() == 0 && unrouted.operations == 3000)
             #expect(Self.delta("cluster_peer_messages_out", after, afterUnrouted).values.reduce(0, +) > 1_000)
@@ -154,7 +155,9 @@ struct ClusterBindingTests {
         config.threads = 1
         config.dataDirectory = directory
         config.fsync = .no
-        let server = NodeServer(configuration: config, logger: Logger(label: "kvbench-standalone-test"))
+        var logger = Logger(label: "kvbench-standalone-test")
+        logger.logLevel = .warning
+        let server = NodeServer(configuration: config, logger: logger)
         let port = try await server.start()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let host = "127.0.0.1:\(port)"
