@@ -114,6 +114,16 @@ struct ClusterBindingTests {
         return try RESPDriver.run(plan: RunPlan(spec: spec, phase: phase, threads: 2), configuration: config, bindingName: "kvnode")
     }
 
+    /// The start-up check accepts the cluster's placement and refuses one that differs (other tokens per node).
+    func checkVerification(_ cluster: Cluster) throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { try? group.syncShutdownGracefully() }
+        let seeds = cluster.ports.map { ("127.0.0.1", $0) }
+        try ClusterDiscovery.verify(try ClusterRouter(memberIDs: ["n1", "n2", "n3"], n: 1, tokensPerNode: 64), hosts: seeds, group: group)
+        let wrong = try ClusterRouter(memberIDs: ["n1", "n2", "n3"], n: 1, tokensPerNode: 5)
+        #expect(throws: LoadError.self) { try ClusterDiscovery.verify(wrong, hosts: seeds, group: group) }
+    }
+
     @Test func routedOperationsReachTheirReplicaAndUnroutedOnesDoNot() async throws {
         let cluster = try await Self.startCluster(n: 1)
         do {
@@ -141,6 +151,8 @@ struct ClusterBindingTests {
             let afterUnrouted = try Self.info(cluster)
             #expect(unrouted.errors() == 0 && unrouted.operations == 3000)
             #expect(Self.delta("cluster_peer_messages_out", after, afterUnrouted).values.reduce(0, +) > 1_000)
+
+            try checkVerification(cluster)
         } catch {
             try await cluster.stop()
             throw error
