@@ -15,7 +15,7 @@ struct WorkloadOptions: ParsableArguments {
     @Option(name: .customShort("p"), help: ArgumentHelp("A property override (repeatable; wins over every file).", valueName: "key=value"))
     var overrides: [String] = []
 
-    @Option(name: .long, help: "Server host:port for redis/kvnode (repeatable or comma-separated; default 127.0.0.1:6379).")
+    @Option(name: .long, help: "Server host:port for redis/kvnode (repeatable or comma-separated; default 127.0.0.1:6379). For a kvnode cluster: where discovery starts; every member is used.")
     var hosts: [String] = []
 
     @Option(name: .long, help: "Connections per worker thread (redis/kvnode; against a kvnode cluster: per member).")
