@@ -145,7 +145,7 @@ let package = Package(
         .testTarget(name: "KVSimulatorTests", dependencies: ["KVSimulator", "KVCluster", "KVVersioning"]),
         .testTarget(
             name: "KVLoadTests",
-            dependencies: ["KVLoad", "KVWorkload", "RESP", "KVCluster", "KVHash", "KVNodeServer",
+            dependencies: ["KVLoad", "KVWorkload", "RESP", "KVNodeServer",
                            .product(name: "Histogram", package: "hdrhistogram-swift")] + nio
         ),
         .testTarget(

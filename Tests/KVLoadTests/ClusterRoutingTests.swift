@@ -1,4 +1,3 @@
-import KVCluster
 @testable import KVLoad
 import Testing
 
