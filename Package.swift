@@ -111,7 +111,7 @@ let package = Package(
         .target(
             name: "KVLoad",
             dependencies: nio + [
-                "KVWorkload", "RESP", "KVStorage", "KVHash",
+                "KVWorkload", "RESP", "KVStorage", "KVHash", "KVCluster", "KVPartitioning",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -151,7 +151,8 @@ let package = Package(
         ),
         .testTarget(
             name: "KVLoadTests",
-            dependencies: ["KVLoad", "KVWorkload", "RESP", .product(name: "Histogram", package: "hdrhistogram-swift")] + nio
+            dependencies: ["KVLoad", "KVWorkload", "RESP", "KVNodeServer",
+                           .product(name: "Histogram", package: "hdrhistogram-swift")] + nio
         ),
         .testTarget(
             name: "KVClusterShellTests",

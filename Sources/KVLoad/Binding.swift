@@ -4,7 +4,7 @@ import KVWorkload
 public enum BindingKind: String, Sendable, CaseIterable {
     /// An in-process `KVStorage` engine called directly from the worker threads (the default).
     case embedded
-    /// A `kvnode` over RESP (single node for now; cluster-aware routing comes with the cluster).
+    /// A `kvnode` over RESP; against a cluster, each operation goes to a replica of its key.
     case kvnode
     /// Any RESP server (Redis itself, for side-by-side runs).
     case redis

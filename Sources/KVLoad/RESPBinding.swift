@@ -5,20 +5,30 @@ import RESP
 
 /// Settings of the RESP bindings (`redis`, `kvnode`).
 public struct RESPBindingConfiguration: Sendable {
-    /// `host:port` of each server; connection i of a worker goes to host i mod count.
+    /// `host:port` of each server; connection i of a worker goes to host i mod count. In kvnode cluster
+    /// mode these are only where discovery starts (the first reachable one is asked).
     public var hosts: [String]
-    /// Connections each worker thread opens.
+    /// Connections each worker thread opens (in kvnode cluster mode: to each member).
     public var connectionsPerThread: Int
     /// Requests in flight per connection (1 = request/response).
     public var pipelineDepth: Int
     /// An operation older than this fails its connection with `timeout` outcomes.
     public var timeoutSeconds: Double
+    /// Ask the first reachable host whether it is a kvnode cluster member and, if so, connect to every
+    /// member (the `kvnode` binding). False: the hosts are plain RESP servers (`redis`).
+    public var discoverCluster: Bool
+    /// In cluster mode, send each operation to one of its key's replicas (owner first). False: any
+    /// member coordinates any operation (any free connection, as for plain servers).
+    public var clusterRouting: Bool
 
-    public init(hosts: [String], connectionsPerThread: Int = 1, pipelineDepth: Int = 1, timeoutSeconds: Double = 10) {
+    public init(hosts: [String], connectionsPerThread: Int = 1, pipelineDepth: Int = 1, timeoutSeconds: Double = 10,
+                discoverCluster: Bool = false, clusterRouting: Bool = true) {
         self.hosts = hosts
         self.connectionsPerThread = max(connectionsPerThread, 1)
         self.pipelineDepth = max(pipelineDepth, 1)
         self.timeoutSeconds = timeoutSeconds
+        self.discoverCluster = discoverCluster
+        self.clusterRouting = clusterRouting
     }
 
     /// Splits `host:port` (default port 6379).
@@ -37,14 +47,20 @@ public struct RESPBindingConfiguration: Sendable {
 /// → GET and SET pipelined (one operation, done when both replied), scan → MGET of
 /// `scanLength` consecutive keynums (plain strings have no ordered scan; this reads the same
 /// number of records). Null bulk / `DEL` 0 → not found, `-ERR` → error.
+///
+/// kvnode cluster mode (`discoverCluster` and the first reachable host answers `CLUSTER.MEMBERS`):
+/// `connectionsPerThread` connections to every member that is up; with `clusterRouting` each
+/// operation goes to a replica of its key (see `NIOWorker`), and per-node counts are per coordinating
+/// member, named by node id. A scan (MGET) is routed by its first key only.
 public enum RESPDriver {
     public static func run(plan: RunPlan, configuration: RESPBindingConfiguration, bindingName: String,
                            status: StatusLine? = nil) throws -> RunResult {
         try plan.validate()
         guard !configuration.hosts.isEmpty else { throw LoadError.binding("no hosts") }
-        let endpoints = try configuration.hosts.map { host throws(LoadError) in try RESPBindingConfiguration.endpoint(host) }
+        let seeds = try configuration.hosts.map { host throws(LoadError) in try RESPBindingConfiguration.endpoint(host) }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: plan.threads)
         defer { try? group.syncShutdownGracefully() }
+        let targets = try connectionTargets(configuration: configuration, seeds: seeds, group: group)
         let collector = IntervalCollector()
         let pool = RecordValues.makePool(for: plan.spec)
         var workers: [NIOWorker] = []
@@ -53,297 +69,72 @@ public enum RESPDriver {
         let startWall = wallClockSeconds() + 0.05
         for index in 0..<plan.threads {
             let loop = loops.next()!
-            let core = WorkerCore(index: index, plan: plan, start: start, collector: collector, nodeCount: endpoints.count)
+            let core = WorkerCore(index: index, plan: plan, start: start, collector: collector, nodeCount: targets.names.count)
             let worker = NIOWorker(loop: loop, core: core, values: RecordValues(spec: plan.spec, pool: pool),
                                    depth: configuration.pipelineDepth, timeout: UInt64(configuration.timeoutSeconds * 1e9),
-                                   interval: plan.intervalNanos)
+                                   interval: plan.intervalNanos, router: targets.router)
             workers.append(worker)
-            for c in 0..<configuration.connectionsPerThread {
-                let node = c % endpoints.count
-                let (host, port) = endpoints[node]
+            for node in targets.connectionNodes {
+                guard let (host, port) = targets.endpoints[node] else { continue }
                 let channel: Channel
                 do {
                     channel = try ClientBootstrap(group: loop)
                         .channelOption(.socketOption(.tcp_nodelay), value: 1)
                         .connect(host: host, port: port).wait()
                 } catch {
-                    throw LoadError.binding("cannot connect to \(host):\(port): \(error)")
+                    throw LoadError.binding("cannot connect to \(targets.names[node]) at \(host):\(port): \(error)")
                 }
                 try loop.submit {
-                    let handler = RESPConnection(worker: worker, index: c, node: node, depth: configuration.pipelineDepth)
+                    let handler = RESPConnection(worker: worker, index: worker.connections.count, node: node,
+                                                 group: worker.group(ofNode: node), depth: configuration.pipelineDepth)
                     try channel.pipeline.syncOperations.addHandler(handler)
                     worker.connections.append(handler)
                 }.wait()
             }
         }
         for worker in workers { worker.loop.execute { worker.begin() } }
-        let nodeNames = configuration.hosts
-        return LoadDriver.collect(plan: plan, collector: collector, clock: MonotonicClock(), start: start, startWall: startWall,
-                                  bindingName: bindingName, nodeNames: nodeNames, status: status)
-    }
-}
-
-/// One worker on one event loop: its core, connections and free pipeline slots. Confined to
-/// `loop` (every method runs there), hence the unchecked Sendable.
-final class NIOWorker: @unchecked Sendable {
-    let loop: EventLoop
-    var core: WorkerCore
-    var values: RecordValues
-    var connections: [RESPConnection] = []
-    var freeSlots: [Int] = []
-    let depth: Int
-    let timeout: UInt64
-    let interval: UInt64
-    var timerArmed = false
-    var draining = false
-    var done = false
-    var ticker: RepeatedTask?
-    let keyNamer: KeyNamer
-
-    init(loop: EventLoop, core: WorkerCore, values: RecordValues, depth: Int, timeout: UInt64, interval: UInt64) {
-        self.loop = loop
-        self.core = core
-        self.values = values
-        self.depth = depth
-        self.timeout = timeout
-        self.interval = interval
-        keyNamer = core.stream.keyNamer
+        var result = LoadDriver.collect(plan: plan, collector: collector, clock: MonotonicClock(), start: start, startWall: startWall,
+                                        bindingName: bindingName, nodeNames: targets.names, status: status)
+        result.notes += targets.notes
+        return result
     }
 
-    func begin() {
-        for _ in 0..<depth { for c in connections.indices { freeSlots.append(c) } }
-        freeSlots.reverse()
-        let wait = core.pacer.start > MonotonicClock.nanoseconds() ? core.pacer.start - MonotonicClock.nanoseconds() : 0
-        ticker = loop.scheduleRepeatedTask(initialDelay: .nanoseconds(Int64(wait)), delay: .milliseconds(100)) { [self] _ in
-            let now = MonotonicClock.nanoseconds()
-            core.tick(now: now)
-            for c in connections where c.alive { c.checkTimeout(now: now, timeout: timeout) }
+    /// Where a worker's connections go: `names[i]` and `endpoints[i]` (nil: member down, not connected)
+    /// per node; `connectionNodes[c]` the node of connection c; the router under cluster routing.
+    struct ConnectionTargets {
+        var names: [String]
+        var endpoints: [(String, Int)?]
+        var connectionNodes: [Int]
+        var router: ClusterRouter?
+        var notes: [String] = []
+    }
+
+    static func connectionTargets(configuration: RESPBindingConfiguration, seeds: [(String, Int)],
+                                  group: EventLoopGroup) throws -> ConnectionTargets {
+        let perThread = configuration.connectionsPerThread
+        guard configuration.discoverCluster, let topology = try ClusterDiscovery.discover(hosts: seeds, group: group) else {
+            return ConnectionTargets(names: configuration.hosts, endpoints: seeds,
+                                     connectionNodes: (0..<perThread).map { $0 % seeds.count }, router: nil)
         }
-        arm(at: core.pacer.start)
-    }
-
-    func arm(at deadline: UInt64) {
-        guard !timerArmed else { return }
-        timerArmed = true
-        let now = MonotonicClock.nanoseconds()
-        loop.scheduleTask(in: .nanoseconds(Int64(deadline > now ? deadline - now : 0))) { [self] in
-            timerArmed = false
-            pump()
+        let ids = topology.members.map(\.id)
+        let router = try ClusterRouter(memberIDs: ids, n: topology.n, tokensPerNode: topology.tokensPerNode)
+        try ClusterDiscovery.verify(router, hosts: seeds, group: group)
+        var endpoints: [(String, Int)?] = []
+        for member in topology.members {
+            endpoints.append(member.isUp ? try RESPBindingConfiguration.endpoint(member.address) : nil)
         }
-    }
-
-    /// Issues as many operations as free slots and the pacer allow.
-    func pump() {
-        guard !draining else { return finishIfIdle() }
-        let now = MonotonicClock.nanoseconds()
-        while let c = freeSlots.popLast() {
-            let connection = connections[c]
-            guard connection.alive else { continue }
-            switch core.next(now: now) {
-            case .done:
-                freeSlots.append(c)
-                draining = true
-                flushAll()
-                return finishIfIdle()
-            case .wait(let until):
-                freeSlots.append(c)
-                arm(at: until)
-                flushAll()
-                return
-            case .send(var op):
-                op.sent = now
-                let value = op.operation.kind.writes ? values.next(&core.stream) : UnsafeRawBufferPointer(start: nil, count: 0)
-                core.stream.withKey { key in connection.send(op, key: key, value: value, keyNamer: keyNamer) }
-            }
-        }
-        flushAll()
-        if !connections.contains(where: \.alive) {
-            draining = true
-            finishIfIdle()
-        }
-    }
-
-    func flushAll() {
-        for c in connections where c.pendingFlush { c.flush() }
-    }
-
-    func completed(_ op: InFlightOperation, outcome: OperationOutcome, node: Int, connection: Int, now: UInt64) {
-        core.complete(op, outcome: outcome, now: now, node: node)
-        freeSlots.append(connection)
-    }
-
-    func finishIfIdle() {
-        guard draining, !done, core.inFlight == 0 || !connections.contains(where: \.alive) else { return }
-        done = true
-        ticker?.cancel()
-        core.finish(now: MonotonicClock.nanoseconds())
-        values.deallocate()
-        for c in connections where c.alive { c.close() }
-    }
-}
-
-/// One RESP connection: writes commands, parses replies in order, matches them to in-flight
-/// operations (a ring of `depth` entries).
-final class RESPConnection: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
-
-    unowned(unsafe) let worker: NIOWorker
-    let index: Int
-    let node: Int
-    var context: ChannelHandlerContext?
-    var parser = RESPValueParser()
-    var cumulation: ByteBuffer?
-    var out: ByteBuffer?
-    var pendingFlush = false
-    var alive = true
-    var ring: [InFlightOperation?]
-    var replies: [(remaining: Int, outcome: OperationOutcome)]
-    var head = 0
-    var count = 0
-
-    init(worker: NIOWorker, index: Int, node: Int, depth: Int) {
-        self.worker = worker
-        self.index = index
-        self.node = node
-        ring = Array(repeating: nil, count: depth)
-        replies = Array(repeating: (0, .ok), count: depth)
-    }
-
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
-
-    func send(_ op: InFlightOperation, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, keyNamer namer: KeyNamer) {
-        guard let context else { return }
-        if out == nil { out = context.channel.allocator.buffer(capacity: 4096) }
-        var expected = 1
-        do {
-            switch op.operation.kind {
-            case .read: out!.writeRESPGetCommand(key: key)
-            case .update, .insert: out!.writeRESPSetCommand(key: key, value: value)
-            case .readModifyWrite:
-                out!.writeRESPGetCommand(key: key)
-                out!.writeRESPSetCommand(key: key, value: value)
-                expected = 2
-            case .delete:
-                out!.writeStaticString("*2\r\n$3\r\nDEL\r\n")
-                out!.writeRESPBulkString(key)
-            case .scan:
-                out!.writeRESPArrayHeader(op.operation.scanLength + 1)
-                out!.writeStaticString("$4\r\nMGET\r\n")
-                withUnsafeTemporaryAllocation(byteCount: namer.maximumLength, alignment: 1) { buffer in
-                    for i in 0..<Int64(op.operation.scanLength) {
-                        let n = namer.write(keyNumber: op.operation.keyNumber + i, into: buffer)
-                        out!.writeRESPBulkString(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-                    }
-                }
-            }
-        }
-        let slot = (head + count) % ring.count
-        ring[slot] = op
-        replies[slot] = (expected, .ok)
-        count += 1
-        pendingFlush = true
-    }
-
-    func flush() {
-        pendingFlush = false
-        guard let context, let buffer = out else { return }
-        out = nil
-        context.writeAndFlush(NIOAny(buffer), promise: nil)
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var incoming = unwrapInboundIn(data)
-        if cumulation == nil {
-            cumulation = incoming
-        } else {
-            cumulation!.writeBuffer(&incoming)
-        }
-        let now = MonotonicClock.nanoseconds()
-        do {
-            while count > 0 {
-                let scanned = cumulation!.withUnsafeReadableBytes { ReplyScanner.scan($0) }
-                switch scanned {
-                case .reply(let outcome, let consumed):
-                    cumulation!.moveReaderIndex(forwardBy: consumed)
-                    handle(outcome, now: now)
-                    continue
-                case .incomplete:
-                    break
-                case .complex:
-                    guard let reply = try parser.next(from: &cumulation!) else { break }
-                    handle(Self.outcome(of: reply), now: now)
-                    continue
-                }
-                break
-            }
-        } catch {
-            fail(.error)
-            return
-        }
-        if cumulation!.readableBytes == 0 { cumulation = nil } else if cumulation!.readerIndex > 65_536 { cumulation!.discardReadBytes() }
-        worker.pump()
-    }
-
-    static func outcome(of reply: RESPValue) -> OperationOutcome {
-        switch reply {
-        case .error: return .error
-        case .bulkString(nil), .null, .array(nil): return .notFound
-        case .integer(let n): return n == 0 ? .notFound : .ok
-        case .array(let items?):
-            return items.contains { if case .bulkString(.some) = $0 { return true } else { return false } } ? .ok : .notFound
-        default: return .ok
-        }
-    }
-
-    func handle(_ reply: OperationOutcome, now: UInt64) {
-        var outcome = reply
-        if replies[head].remaining > 1 {
-            // Read-modify-write: the GET decides found / not found, an error anywhere wins.
-            replies[head].outcome = outcome
-            replies[head].remaining -= 1
-            return
-        }
-        let first = replies[head].outcome
-        if first != .ok, outcome != .error { outcome = first }
-        let op = ring[head]!
-        ring[head] = nil
-        head = (head + 1) % ring.count
-        count -= 1
-        worker.completed(op, outcome: outcome, node: node, connection: index, now: now)
-    }
-
-    /// Fails every in-flight operation and closes the connection.
-    func fail(_ outcome: OperationOutcome) {
-        guard alive else { return }
-        alive = false
-        let now = MonotonicClock.nanoseconds()
-        while count > 0 {
-            let op = ring[head]!
-            ring[head] = nil
-            head = (head + 1) % ring.count
-            count -= 1
-            worker.core.complete(op, outcome: outcome, now: now, node: node)
-        }
-        context?.close(promise: nil)
-        worker.pump()
-    }
-
-    func checkTimeout(now: UInt64, timeout: UInt64) {
-        guard count > 0, let op = ring[head], now > op.sent, now - op.sent > timeout else { return }
-        fail(.timeout)
-    }
-
-    func close() {
-        alive = false
-        context?.close(promise: nil)
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        if alive { fail(.error) }
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
-        fail(.error)
+        // Interleaved (n1, n2, n3, n1, …) so that without routing the free-slot order spreads over members.
+        var connectionNodes: [Int] = []
+        for _ in 0..<perThread { connectionNodes += endpoints.indices.filter { endpoints[$0] != nil } }
+        guard !connectionNodes.isEmpty else { throw LoadError.binding("no cluster member is up") }
+        let down = topology.members.filter { !$0.isUp }.map(\.id)
+        var notes = ["kvnode cluster: \(ids.count) members (\(ids.joined(separator: ", "))), N=\(topology.n), "
+                     + "\(perThread) connection(s) per member per thread; "
+                     + (configuration.clusterRouting
+                        ? "each operation sent to a replica of its key (owner first, else the next replica with a free slot, else it waits)"
+                        : "routing off: any member coordinates any operation")]
+        if !down.isEmpty { notes.append("members down at start (not connected): \(down.joined(separator: ", "))") }
+        return ConnectionTargets(names: ids, endpoints: endpoints, connectionNodes: connectionNodes,
+                                 router: configuration.clusterRouting ? router : nil, notes: notes)
     }
 }

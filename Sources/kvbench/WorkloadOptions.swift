@@ -15,10 +15,10 @@ struct WorkloadOptions: ParsableArguments {
     @Option(name: .customShort("p"), help: ArgumentHelp("A property override (repeatable; wins over every file).", valueName: "key=value"))
     var overrides: [String] = []
 
-    @Option(name: .long, help: "Server host:port for redis/kvnode (repeatable or comma-separated; default 127.0.0.1:6379).")
+    @Option(name: .long, help: "Server host:port for redis/kvnode (repeatable or comma-separated; default 127.0.0.1:6379). For a kvnode cluster: where discovery starts; every member is used.")
     var hosts: [String] = []
 
-    @Option(name: .long, help: "Connections per worker thread (redis/kvnode).")
+    @Option(name: .long, help: "Connections per worker thread (redis/kvnode; against a kvnode cluster: per member).")
     var connections: Int = 1
 
     @Option(name: .long, help: "Requests in flight per connection (redis/kvnode); 1 = no pipelining.")
@@ -50,6 +50,9 @@ struct WorkloadOptions: ParsableArguments {
 
     @Option(name: .long, help: "Data directory of the embedded store (default: a temporary directory removed at exit).")
     var embeddedDir: String?
+
+    @Flag(name: .long, help: "kvnode cluster: let any member coordinate any operation (round robin over free connections) instead of sending each to a replica of its key.")
+    var noClusterRouting = false
 
     @Flag(name: .long, help: "No live status line.")
     var quiet = false
@@ -84,7 +87,8 @@ struct WorkloadOptions: ParsableArguments {
         case .redis, .kvnode:
             let hostList = hosts.flatMap { $0.split(separator: ",").map(String.init) }
             let configuration = RESPBindingConfiguration(hosts: hostList.isEmpty ? ["127.0.0.1:6379"] : hostList,
-                                                         connectionsPerThread: connections, pipelineDepth: pipeline, timeoutSeconds: timeout)
+                                                         connectionsPerThread: connections, pipelineDepth: pipeline, timeoutSeconds: timeout,
+                                                         discoverCluster: kind == .kvnode, clusterRouting: !noClusterRouting)
             result = try RESPDriver.run(plan: plan, configuration: configuration, bindingName: kind.rawValue, status: status)
             if spec.scanProportion > 0 { result.notes.append("scans are MGET of scanLength consecutive keynums (RESP strings have no ordered scan)") }
         }

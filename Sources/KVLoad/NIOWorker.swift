@@ -1,0 +1,169 @@
+import KVWorkload
+import NIOCore
+
+/// One worker on one event loop: its core, connections and free pipeline slots. Confined to
+/// `loop` (every method runs there), hence the unchecked Sendable.
+///
+/// Free slots are kept per slot group: with cluster routing one group per member (an operation may
+/// only take a slot of one of its key's replicas), otherwise a single group (any free slot). An
+/// operation whose replicas have no free slot is parked — the worker draws no further operation —
+/// until a slot of one of them frees up; it is never sent to a non-replica.
+final class NIOWorker: @unchecked Sendable {
+    let loop: EventLoop
+    var core: WorkerCore
+    var values: RecordValues
+    var connections: [RESPConnection] = []
+    /// Free pipeline slots (connection indices) per slot group.
+    var freeSlots: [[Int]]
+    /// Live connections per slot group.
+    var aliveConnections: [Int]
+    var freeCount = 0
+    let router: ClusterRouter?
+    /// An operation drawn from the core, waiting for a slot on one of its key's replicas (routing only).
+    var parked: InFlightOperation?
+    var parkedRoute = PreferenceBuffer()
+    let depth: Int
+    let timeout: UInt64
+    let interval: UInt64
+    var timerArmed = false
+    var draining = false
+    var done = false
+    var ticker: RepeatedTask?
+    let keyNamer: KeyNamer
+
+    init(loop: EventLoop, core: WorkerCore, values: RecordValues, depth: Int, timeout: UInt64, interval: UInt64,
+         router: ClusterRouter? = nil) {
+        self.loop = loop
+        self.core = core
+        self.values = values
+        self.depth = depth
+        self.timeout = timeout
+        self.interval = interval
+        self.router = router
+        let groups = router?.memberIDs.count ?? 1
+        freeSlots = Array(repeating: [], count: groups)
+        aliveConnections = Array(repeating: 0, count: groups)
+        keyNamer = core.stream.keyNamer
+    }
+
+    /// The slot group of a connection to member (or host) `node`.
+    func group(ofNode node: Int) -> Int { router == nil ? 0 : node }
+
+    func begin() {
+        for _ in 0..<depth {
+            for c in connections.indices {
+                freeSlots[connections[c].group].append(c)
+                freeCount += 1
+            }
+        }
+        for g in freeSlots.indices { freeSlots[g].reverse() }
+        for c in connections { aliveConnections[c.group] += 1 }
+        let wait = core.pacer.start > MonotonicClock.nanoseconds() ? core.pacer.start - MonotonicClock.nanoseconds() : 0
+        ticker = loop.scheduleRepeatedTask(initialDelay: .nanoseconds(Int64(wait)), delay: .milliseconds(100)) { [self] _ in
+            let now = MonotonicClock.nanoseconds()
+            core.tick(now: now)
+            for c in connections where c.alive { c.checkTimeout(now: now, timeout: timeout) }
+        }
+        arm(at: core.pacer.start)
+    }
+
+    func arm(at deadline: UInt64) {
+        guard !timerArmed else { return }
+        timerArmed = true
+        let now = MonotonicClock.nanoseconds()
+        loop.scheduleTask(in: .nanoseconds(Int64(deadline > now ? deadline - now : 0))) { [self] in
+            timerArmed = false
+            pump()
+        }
+    }
+
+    /// Issues as many operations as free slots and the pacer allow.
+    func pump() {
+        guard !draining else { return finishIfIdle() }
+        let now = MonotonicClock.nanoseconds()
+        while true {
+            if parked == nil {
+                guard freeCount > 0 else { break }
+                switch core.next(now: now) {
+                case .done:
+                    draining = true
+                    flushAll()
+                    return finishIfIdle()
+                case .wait(let until):
+                    arm(at: until)
+                    flushAll()
+                    return
+                case .send(let op):
+                    parked = op
+                    if let router { parkedRoute = core.stream.withKey { router.route($0) } }
+                }
+            }
+            guard let c = takeSlot(now: now) else {
+                if parked == nil { continue }  // failed for want of a live replica connection: draw the next one
+                break
+            }
+            var op = parked!
+            parked = nil
+            op.sent = now
+            let value = op.operation.kind.writes ? values.next(&core.stream) : UnsafeRawBufferPointer(start: nil, count: 0)
+            let connection = connections[c]
+            core.stream.withKey { key in connection.send(op, key: key, value: value, keyNamer: keyNamer) }
+        }
+        flushAll()
+        if !aliveConnections.contains(where: { $0 > 0 }) {
+            draining = true
+            finishIfIdle()
+        }
+    }
+
+    /// A free slot for the parked operation: any (no routing) or one of its replicas', owner first.
+    /// Returns nil with the operation still parked when it must wait, and nil with it completed as an
+    /// error when none of its replicas has a live connection left.
+    func takeSlot(now: UInt64) -> Int? {
+        guard router != nil else { return popFree(group: 0) }
+        while true {
+            guard let g = ClusterRouter.choose(parkedRoute, hasFreeSlot: { !freeSlots[$0].isEmpty }) else { break }
+            if let c = popFree(group: g) { return c }
+        }
+        for i in 0..<parkedRoute.count where aliveConnections[parkedRoute[i]] > 0 { return nil }
+        if let op = parked {
+            parked = nil
+            core.complete(op, outcome: .error, now: now, node: parkedRoute.count > 0 ? parkedRoute[0] : 0)
+        }
+        return nil
+    }
+
+    /// Pops a free slot of a live connection in `group` (dropping slots of dead ones).
+    @inline(__always)
+    func popFree(group g: Int) -> Int? {
+        while let c = freeSlots[g].popLast() {
+            freeCount -= 1
+            if connections[c].alive { return c }
+        }
+        return nil
+    }
+
+    func flushAll() {
+        for c in connections where c.pendingFlush { c.flush() }
+    }
+
+    func completed(_ op: InFlightOperation, outcome: OperationOutcome, node: Int, connection: Int, now: UInt64) {
+        core.complete(op, outcome: outcome, now: now, node: node)
+        freeSlots[connections[connection].group].append(connection)
+        freeCount += 1
+    }
+
+    /// A connection of `group` died (its in-flight operations were already failed).
+    func connectionDied(group: Int) {
+        aliveConnections[group] -= 1
+    }
+
+    func finishIfIdle() {
+        guard draining, !done, core.inFlight == 0 || !aliveConnections.contains(where: { $0 > 0 }) else { return }
+        done = true
+        ticker?.cancel()
+        core.finish(now: MonotonicClock.nanoseconds())
+        values.deallocate()
+        for c in connections where c.alive { c.close() }
+    }
+}
