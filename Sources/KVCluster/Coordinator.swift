@@ -93,11 +93,18 @@ extension ClusterNode {
 
     /// Targets for a key, ordered so the first one stamps writes: this node when it is a primary
     /// (no extra hop), else the first primary, else a fallback (fallbacks stamp under short-lived
-    /// epochs, so preferring primaries keeps version vectors small).
-    func orderedTargets(for key: [UInt8], strict: Bool) -> [ReplicaTarget] {
+    /// epochs, so preferring primaries keeps version vectors small). With `ownerStamps` the first
+    /// primary in ring order stamps even when this node is another primary: plain Redis writes
+    /// through different coordinators then supersede each other on one stamper instead of becoming
+    /// siblings (one hop more when the coordinator is not the owner).
+    func orderedTargets(for key: [UInt8], strict: Bool, ownerStamps: Bool = false) -> [ReplicaTarget] {
         let me = id
         let down = down
         let targets = placement.targets(for: key, strict: strict) { $0 == me || !down.contains($0) }
+        if ownerStamps {
+            // `targets` is in ring order: primaries first (the owner leads), then fallbacks.
+            return targets.filter(\.isPrimary) + targets.filter { !$0.isPrimary }
+        }
         var ordered: [ReplicaTarget] = []
         ordered.reserveCapacity(targets.count)
         // Stable passes by rank: self-primary, other primaries, self-fallback, other fallbacks.
@@ -114,7 +121,7 @@ extension ClusterNode {
         client: ClientRequestID, now: Tick, out: inout Output
     ) {
         let required = config.quorum(quorum.count, default: config.w)
-        let targets = orderedTargets(for: key, strict: quorum.strict)
+        let targets = orderedTargets(for: key, strict: quorum.strict, ownerStamps: supersedeLocal)
         let reachable = quorum.strict ? targets.filter(\.isPrimary).count : targets.count
         guard reachable >= required, !targets.isEmpty else {
             out.effects.append(.reply(client, .unavailable(reachable: reachable, required: required)))
