@@ -31,6 +31,7 @@ let package = Package(
         .library(name: "KVVersioning", targets: ["KVVersioning"]),
         .library(name: "KVCluster", targets: ["KVCluster"]),
         .library(name: "KVSimulator", targets: ["KVSimulator"]),
+        .library(name: "KVCompare", targets: ["KVCompare"]),
     ],
     traits: [
         .trait(name: "Jemalloc", description: "Link libjemalloc as the process allocator (turn off for sanitizer builds)"),
@@ -70,6 +71,7 @@ let package = Package(
         .target(name: "KVVersioning", dependencies: ["KVHash"]),
         .target(name: "KVCluster", dependencies: ["KVVersioning", "KVPartitioning", "KVHash"]),
         .target(name: "KVSimulator", dependencies: ["KVCluster", "KVVersioning", "KVPartitioning", "KVHash"]),
+        .target(name: "KVCompare"),
 
         // The node: NIO shell around the cores.
         .target(
@@ -106,7 +108,7 @@ let package = Package(
         .executableTarget(
             name: "kvbench",
             dependencies: [
-                "KVRingLab", "KVPartitioning", "KVWorkload", "KVLoad", "KVSimulator", "CJemallocShim",
+                "KVRingLab", "KVPartitioning", "KVWorkload", "KVLoad", "KVSimulator", "KVCompare", "CJemallocShim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -124,6 +126,7 @@ let package = Package(
             name: "KVLoadTests",
             dependencies: ["KVLoad", "KVWorkload", "RESP", .product(name: "Histogram", package: "hdrhistogram-swift")] + nio
         ),
+        .testTarget(name: "KVCompareTests", dependencies: ["KVCompare", "KVLoad", "KVWorkload"]),
         .testTarget(
             name: "KVNodeServerTests",
             dependencies: ["KVNodeServer", "RESP"] + nio

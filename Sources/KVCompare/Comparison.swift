@@ -1,0 +1,179 @@
+/// Repeated measurements of one metric on one side: the median is compared, the spread is the noise.
+public struct Sample: Sendable, Equatable {
+    public var values: [Double]
+
+    public init(_ values: [Double]) { self.values = values }
+
+    /// Median (mean of the middle two for an even count); 0 for no values.
+    public var median: Double {
+        guard !values.isEmpty else { return 0 }
+        let s = values.sorted()
+        let mid = s.count / 2
+        return s.count % 2 == 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2
+    }
+
+    /// (max − min) / median: how far repeated runs disagree, as a fraction; 0 for one run.
+    public var spread: Double {
+        guard values.count > 1, let lo = values.min(), let hi = values.max() else { return 0 }
+        let m = median
+        return m != 0 ? (hi - lo) / abs(m) : 0
+    }
+}
+
+/// How a metric moved.
+public enum Verdict: String, Sendable, Codable {
+    /// Within the limit.
+    case ok
+    /// Improved by more than the limit and more than the noise.
+    case better
+    /// Worse by more than the limit and more than the noise: a regression.
+    case worse
+    /// Moved by more than the limit, but by no more than the repeated runs of either side disagree.
+    case noise
+}
+
+/// One metric's baseline against current.
+public struct MetricComparison: Sendable, Equatable {
+    public var metric: Metric
+    /// Per-run values (normalised by the reference when one is given).
+    public var baseline: Sample
+    public var current: Sample
+    /// current median / baseline median − 1.
+    public var change: Double
+    /// The allowed worsening (fraction of the baseline).
+    public var limit: Double
+    /// The larger of the two sides' spreads: a change no larger than this is noise.
+    public var noiseFloor: Double
+    public var verdict: Verdict
+}
+
+/// The outcome of a comparison.
+public struct ComparisonReport: Sendable, Equatable {
+    public var baselineRuns: Int
+    public var currentRuns: Int
+    /// Values are ratios to a reference measured with each side (`--baseline-reference`/`--current-reference`).
+    public var normalized: Bool
+    public var binding: String
+    public var metrics: [MetricComparison]
+
+    /// Some metric got worse beyond its limit and beyond the noise.
+    public var regressed: Bool { metrics.contains { $0.verdict == .worse } }
+}
+
+/// What to compare and how strictly.
+public struct ComparisonOptions: Sendable, Equatable {
+    /// Latency percentiles (0–100) compared per operation type and overall; each must be one `summary.json` holds.
+    public var percentiles: [Double]
+    public var thresholds: Thresholds
+    /// Compare each operation type as well as `OVERALL`.
+    public var perOperation: Bool
+
+    public init(percentiles: [Double] = [50, 99], thresholds: Thresholds = Thresholds(), perOperation: Bool = true) {
+        self.percentiles = percentiles
+        self.thresholds = thresholds
+        self.perOperation = perOperation
+    }
+}
+
+/// Reference runs measured in the same job as each side (same machine, same moment): values are
+/// divided by them so that a slower or busier machine does not read as a regression.
+public struct References: Sendable, Equatable {
+    public var baseline: [RunSummary]
+    public var current: [RunSummary]
+
+    public init(baseline: [RunSummary], current: [RunSummary]) {
+        self.baseline = baseline
+        self.current = current
+    }
+}
+
+/// Compares two sets of runs (pure: summaries in, report out).
+public enum Comparison {
+    /// Compares the medians of `current` against those of `baseline`, metric by metric.
+    ///
+    /// With `references`, each run's value is first turned into a ratio to its side's reference throughput
+    /// (throughput ÷ reference throughput; latency × reference throughput / 10⁶). When a side has as many
+    /// reference runs as measured runs they are paired in order (run i with reference run i, measured
+    /// back to back); otherwise every run is divided by the median reference.
+    public static func compare(baseline: [RunSummary], current: [RunSummary], references: References? = nil,
+                               options: ComparisonOptions = ComparisonOptions()) throws(CompareError) -> ComparisonReport {
+        try checkSameWorkload(baseline, "baseline", current, "current")
+        if let references {
+            try checkSameWorkload(references.baseline, "baseline reference", references.current, "current reference")
+        }
+        for p in options.percentiles where !RunSummary.percentileKeys.contains(where: { $0.percentile == p }) {
+            let known = RunSummary.percentileKeys.map { Metric.trimmed($0.percentile) }.joined(separator: ", ")
+            throw .badOption("percentile \(Metric.trimmed(p)) is not in summary.json (it holds \(known))")
+        }
+        let metrics = metricList(baseline[0], options)
+        let names = Set(metrics.map(\.name)).union(metrics.map(\.quantity.label))
+        for name in options.thresholds.overrides.keys.sorted() where !names.contains(name) {
+            throw .badOption("--threshold names \"\(name)\", which is not a compared metric (\(metrics.map(\.name).joined(separator: ", ")))")
+        }
+        let baseRefs = references.map { referenceValues(for: baseline, $0.baseline) }
+        let currentRefs = references.map { referenceValues(for: current, $0.current) }
+        var rows: [MetricComparison] = []
+        for metric in metrics {
+            let b = Sample(try values(metric, baseline, baseRefs))
+            let c = Sample(try values(metric, current, currentRefs))
+            let change = b.median != 0 ? c.median / b.median - 1 : (c.median == 0 ? 0 : .infinity)
+            let limit = options.thresholds.allowedWorsening(for: metric)
+            let noise = max(b.spread, c.spread)
+            let worsening = metric.quantity.higherIsBetter ? -change : change
+            let verdict: Verdict
+            if worsening > limit {
+                verdict = abs(change) <= noise ? .noise : .worse
+            } else if -worsening > limit {
+                verdict = abs(change) <= noise ? .noise : .better
+            } else {
+                verdict = .ok
+            }
+            rows.append(MetricComparison(metric: metric, baseline: b, current: c, change: change, limit: limit,
+                                         noiseFloor: noise, verdict: verdict))
+        }
+        return ComparisonReport(baselineRuns: baseline.count, currentRuns: current.count, normalized: references != nil,
+                                binding: baseline[0].binding, metrics: rows)
+    }
+
+    /// OVERALL first, then each operation type in the run's order; throughput, then the percentiles.
+    static func metricList(_ run: RunSummary, _ options: ComparisonOptions) -> [Metric] {
+        let quantities = [Quantity.throughput] + options.percentiles.map { Quantity.percentile($0) }
+        let operations = [Metric.overall] + (options.perOperation ? run.operations.map(\.name) : [])
+        return operations.flatMap { op in quantities.map { Metric(operation: op, quantity: $0) } }
+    }
+
+    /// The reference throughput each run is divided by (paired in order, or the median).
+    static func referenceValues(for runs: [RunSummary], _ references: [RunSummary]) -> [Double] {
+        let throughputs = references.map(\.throughput)
+        if throughputs.count == runs.count { return throughputs }
+        return Array(repeating: Sample(throughputs).median, count: runs.count)
+    }
+
+    static func values(_ metric: Metric, _ runs: [RunSummary], _ references: [Double]?) throws(CompareError) -> [Double] {
+        var out: [Double] = []
+        for (i, run) in runs.enumerated() {
+            guard let v = metric.value(in: run) else {
+                throw .mismatch("\(run.source) has no \(metric.name)")
+            }
+            guard let references else { out.append(v); continue }
+            let ref = references[i]
+            guard ref > 0 else { throw .mismatch("a reference run has zero throughput") }
+            out.append(metric.quantity.higherIsBetter ? v / ref : v * ref / 1_000_000)
+        }
+        return out
+    }
+
+    /// Every run on both sides must measure the same thing: binding, phase, loop kind, threads, operation types.
+    static func checkSameWorkload(_ a: [RunSummary], _ aName: String, _ b: [RunSummary], _ bName: String) throws(CompareError) {
+        guard let first = a.first else { throw .badOption("no \(aName) runs") }
+        guard !b.isEmpty else { throw .badOption("no \(bName) runs") }
+        func describe(_ r: RunSummary) -> String {
+            "binding \(r.binding), phase \(r.phase), \(r.openLoop ? "open" : "closed") loop, \(r.threads) threads, operations "
+                + r.operations.map(\.name).sorted().joined(separator: "/")
+        }
+        let expected = describe(first)
+        for run in a + b where describe(run) != expected {
+            throw .mismatch("\(first.source) has \(expected); \(run.source) has \(describe(run))")
+        }
+    }
+}

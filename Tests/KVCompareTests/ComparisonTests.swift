@@ -1,0 +1,158 @@
+import Foundation
+import KVCompare
+import KVLoad
+import Testing
+
+@Suite("Comparison of runs")
+struct ComparisonTests {
+    @Test func readsTheRealSummary() throws {
+        let r = try Fixtures.result()
+        let s = try RunSummary.decode(Data(Reports.summaryJSON(r).utf8), source: "x")
+        #expect(s.binding == "timed")
+        #expect(s.phase == "run")
+        #expect(!s.openLoop)
+        #expect(Set(s.operations.map(\.name)) == ["READ", "UPDATE"])
+        #expect(abs(s.throughput - r.throughput) / r.throughput < 1e-3)
+        let read = try #require(s.operations.first { $0.name == "READ" })
+        // Reads take 10–19 µs on the stepped clock.
+        let p50 = try #require(read.service.percentiles[50])
+        #expect(p50 >= 10 && p50 < 20)
+        let readThroughput = try #require(Metric(operation: "READ", quantity: .throughput).value(in: s))
+        #expect(abs(readThroughput - Double(read.service.count) / s.elapsedSeconds) < 1e-9)
+    }
+
+    @Test func unchangedRunsPass() throws {
+        let report = try Comparison.compare(baseline: Fixtures.runs([1]), current: Fixtures.runs([1]))
+        #expect(!report.regressed)
+        #expect(report.metrics.allSatisfy { $0.verdict == .ok && $0.change == 0 })
+        // OVERALL, READ, UPDATE × throughput, p50, p99.
+        #expect(report.metrics.count == 9)
+    }
+
+    @Test func halvedThroughputIsARegression() throws {
+        let report = try Comparison.compare(baseline: Fixtures.runs([1]), current: Fixtures.runs([2]))
+        #expect(report.regressed)
+        #expect(report.verdict("OVERALL throughput") == .worse)
+        #expect(report.verdict("READ throughput") == .worse)
+        #expect(report.verdict("UPDATE p99") == .worse)
+        let overall = try #require(report.metrics.first)
+        #expect(abs(overall.change + 0.5) < 0.01, "half the throughput: -50 %")
+        #expect(report.table.contains("result: REGRESSION in OVERALL throughput"))
+    }
+
+    @Test func smallChangeWithinTheLimitIsOK() throws {
+        // 5 % slower: inside the default 10 % throughput and 20 % latency limits.
+        let report = try Comparison.compare(baseline: Fixtures.runs([1]), current: Fixtures.runs([1.05]))
+        #expect(!report.regressed)
+        #expect(report.metrics.allSatisfy { $0.verdict == .ok })
+    }
+
+    @Test func fasterIsBetterNotARegression() throws {
+        let report = try Comparison.compare(baseline: Fixtures.runs([2]), current: Fixtures.runs([1]))
+        #expect(!report.regressed)
+        #expect(report.verdict("OVERALL throughput") == .better)
+        #expect(report.verdict("READ p50") == .better)
+    }
+
+    @Test func changeWithinTheSpreadOfRepeatedRunsIsNoise() throws {
+        // Baseline runs disagree by 50 % among themselves; the current median is 25 % slower.
+        let noisy = try Comparison.compare(baseline: Fixtures.runs([0.8, 1, 1.3]), current: Fixtures.runs([1.25, 1.25, 1.25]))
+        #expect(!noisy.regressed)
+        #expect(noisy.verdict("OVERALL throughput") == .noise)
+        let row = try #require(noisy.metrics.first)
+        #expect(row.baseline.values.count == 3)
+        #expect(row.noiseFloor > 0.4)
+        // The same spread does not hide a 2× slowdown.
+        let slow = try Comparison.compare(baseline: Fixtures.runs([0.8, 1, 1.3]), current: Fixtures.runs([2, 2.1, 1.9]))
+        #expect(slow.regressed)
+        #expect(slow.verdict("OVERALL throughput") == .worse)
+    }
+
+    @Test func mediansIgnoreOneOutlier() throws {
+        // One of three current runs was hit by a neighbour (3× slower); the median is unchanged.
+        let report = try Comparison.compare(baseline: Fixtures.runs([1, 1, 1]), current: Fixtures.runs([1, 3, 1]))
+        #expect(report.verdict("OVERALL throughput") != .worse)
+        #expect(!report.regressed)
+    }
+
+    @Test func normalisingByAReferenceCancelsASlowerMachine() throws {
+        // The current job ran on a machine twice as slow: the store and the reference both halve.
+        let baseline = try Fixtures.runs([1, 1, 1])
+        let current = try Fixtures.runs([2, 2, 2])
+        let raw = try Comparison.compare(baseline: baseline, current: current)
+        #expect(raw.regressed)
+        let refs = References(baseline: try Fixtures.runs([1, 1, 1], binding: "ref"), current: try Fixtures.runs([2, 2, 2], binding: "ref"))
+        let normalised = try Comparison.compare(baseline: baseline, current: current, references: refs)
+        #expect(normalised.normalized)
+        #expect(!normalised.regressed)
+        #expect(normalised.metrics.allSatisfy { $0.verdict == .ok && abs($0.change) < 1e-3 })
+        // A real 2× regression on that slower machine is still caught.
+        let regressed = try Comparison.compare(baseline: baseline, current: Fixtures.runs([4, 4, 4]), references: refs)
+        #expect(regressed.regressed)
+        #expect(regressed.verdict("OVERALL throughput") == .worse)
+        #expect(regressed.verdict("READ p99") == .worse)
+    }
+
+    @Test func pairedReferencesCancelDriftWithinAJob() throws {
+        // The machine slows down during the current job (1×, 1.5×, 2×): each run is divided by its own
+        // reference measured back to back, so the ratios agree and no noise is reported.
+        let refs = References(baseline: try Fixtures.runs([1, 1, 1], binding: "ref"),
+                              current: try Fixtures.runs([1, 1.5, 2], binding: "ref"))
+        let report = try Comparison.compare(baseline: Fixtures.runs([1, 1, 1]), current: Fixtures.runs([1, 1.5, 2]), references: refs)
+        #expect(!report.regressed)
+        let row = try #require(report.metrics.first)
+        #expect(row.current.spread < 1e-3)
+        // With an unequal number of reference runs the median reference is used instead.
+        let median = References(baseline: refs.baseline, current: try Fixtures.runs([1.5], binding: "ref"))
+        let unpaired = try Comparison.compare(baseline: Fixtures.runs([1, 1, 1]), current: Fixtures.runs([1, 1.5, 2]), references: median)
+        #expect(try #require(unpaired.metrics.first).current.spread > 0.5)
+    }
+
+    @Test func limitsAndOverrides() throws {
+        let drop = try Limit(parsing: "1.5x")
+        #expect(abs(drop.allowedWorsening(for: .throughput) - 1.0 / 3) < 1e-12)
+        #expect(abs(drop.allowedWorsening(for: .percentile(99)) - 0.5) < 1e-12)
+        #expect(try Limit(parsing: "10%") == .fraction(0.1))
+        #expect(try Limit(parsing: "25") == .fraction(0.25))
+        #expect(throws: CompareError.self) { try Limit(parsing: "fast") }
+        #expect(throws: CompareError.self) { try Limit(parsing: "0.5x") }
+
+        // 1.25× slower: fails the default 10 % drop, passes a 1.5× limit, fails again where an override is stricter.
+        var loose = Thresholds(maxThroughputDrop: .factor(1.5), maxLatencyRise: .factor(1.5))
+        let lenient = try Comparison.compare(baseline: Fixtures.runs([1]), current: Fixtures.runs([1.25]),
+                                             options: ComparisonOptions(thresholds: loose))
+        #expect(!lenient.regressed)
+        try loose.addOverride("READ p50=10%")
+        let strict = try Comparison.compare(baseline: Fixtures.runs([1]), current: Fixtures.runs([1.25]),
+                                            options: ComparisonOptions(thresholds: loose))
+        #expect(strict.verdict("READ p50") == .worse)
+        #expect(strict.verdict("UPDATE p50") == .ok)
+        try loose.addOverride("p99=5%")
+        let quantity = try Comparison.compare(baseline: Fixtures.runs([1]), current: Fixtures.runs([1.25]),
+                                              options: ComparisonOptions(thresholds: loose))
+        #expect(quantity.verdict("UPDATE p99") == .worse)
+    }
+
+    @Test func chosenPercentilesAndOverallOnly() throws {
+        let options = ComparisonOptions(percentiles: [99.9], perOperation: false)
+        let report = try Comparison.compare(baseline: Fixtures.runs([1]), current: Fixtures.runs([1]), options: options)
+        #expect(report.metrics.map(\.metric.name) == ["OVERALL throughput", "OVERALL p99.9"])
+    }
+
+    @Test func outputsCarryTheVerdicts() throws {
+        let report = try Comparison.compare(baseline: Fixtures.runs([1, 1.1]), current: Fixtures.runs([2, 2]))
+        let lines = report.table.split(separator: "\n").map(String.init)
+        #expect(lines[1].hasPrefix("metric"))
+        let row = try #require(lines.first { $0.hasPrefix("READ p99 ") })
+        #expect(row.hasSuffix("worse"))
+        // Columns line up: every row of the table has the same width up to the verdict column.
+        let header = try #require(lines.first { $0.hasPrefix("metric") })
+        #expect(row.range(of: "worse")?.lowerBound.utf16Offset(in: row) == header.range(of: "verdict")?.lowerBound.utf16Offset(in: header))
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(report.json.utf8)) as? [String: Any])
+        #expect(json["result"] as? String == "regression")
+        let metrics = try #require(json["metrics"] as? [[String: Any]])
+        #expect(metrics.count == 9)
+        #expect(metrics[0]["verdict"] as? String == "worse")
+        #expect((metrics[0]["baseline_runs"] as? [Double])?.count == 2)
+    }
+}
