@@ -91,10 +91,10 @@ public struct References: Sendable, Equatable {
 public enum Comparison {
     /// Compares the medians of `current` against those of `baseline`, metric by metric.
     ///
-    /// With `references`, each run's value is first turned into a ratio to its side's reference throughput
-    /// (throughput ÷ reference throughput; latency × reference throughput / 10⁶). When a side has as many
-    /// reference runs as measured runs they are paired in order (run i with reference run i, measured
-    /// back to back); otherwise every run is divided by the median reference.
+    /// With `references`, each run's value is first divided by its side's reference: throughput by the
+    /// reference's throughput, a latency percentile by the reference's `OVERALL` value of that percentile.
+    /// When a side has as many reference runs as measured runs they are paired in order (run i with
+    /// reference run i, measured back to back); otherwise every run is divided by the median reference.
     public static func compare(baseline: [RunSummary], current: [RunSummary], references: References? = nil,
                                options: ComparisonOptions = ComparisonOptions()) throws(CompareError) -> ComparisonReport {
         try checkSameWorkload(baseline, "baseline", current, "current")
@@ -110,10 +110,14 @@ public enum Comparison {
         for name in options.thresholds.overrides.keys.sorted() where !names.contains(name) {
             throw .badOption("--threshold names \"\(name)\", which is not a compared metric (\(metrics.map(\.name).joined(separator: ", ")))")
         }
-        let baseRefs = references.map { referenceValues(for: baseline, $0.baseline) }
-        let currentRefs = references.map { referenceValues(for: current, $0.current) }
         var rows: [MetricComparison] = []
         for metric in metrics {
+            var baseRefs: [Double]?
+            var currentRefs: [Double]?
+            if let references {
+                baseRefs = try referenceValues(metric, for: baseline, references.baseline)
+                currentRefs = try referenceValues(metric, for: current, references.current)
+            }
             let b = Sample(try values(metric, baseline, baseRefs))
             let c = Sample(try values(metric, current, currentRefs))
             let change = b.median != 0 ? c.median / b.median - 1 : (c.median == 0 ? 0 : .infinity)
@@ -142,11 +146,19 @@ public enum Comparison {
         return operations.flatMap { op in quantities.map { Metric(operation: op, quantity: $0) } }
     }
 
-    /// The reference throughput each run is divided by (paired in order, or the median).
-    static func referenceValues(for runs: [RunSummary], _ references: [RunSummary]) -> [Double] {
-        let throughputs = references.map(\.throughput)
-        if throughputs.count == runs.count { return throughputs }
-        return Array(repeating: Sample(throughputs).median, count: runs.count)
+    /// The reference value each run's `metric` is divided by (paired in order, or the median): the
+    /// reference's throughput, or its `OVERALL` value of the same percentile.
+    static func referenceValues(_ metric: Metric, for runs: [RunSummary], _ references: [RunSummary]) throws(CompareError) -> [Double] {
+        let overall = Metric(operation: Metric.overall, quantity: metric.quantity)
+        var values: [Double] = []
+        for ref in references {
+            guard let v = overall.value(in: ref), v > 0 else {
+                throw .badOption("the reference \(ref.source) has no \(overall.name) to divide by (compare throughput only, or use a reference with latencies)")
+            }
+            values.append(v)
+        }
+        if values.count == runs.count { return values }
+        return Array(repeating: Sample(values).median, count: runs.count)
     }
 
     static func values(_ metric: Metric, _ runs: [RunSummary], _ references: [Double]?) throws(CompareError) -> [Double] {
@@ -156,9 +168,7 @@ public enum Comparison {
                 throw .mismatch("\(run.source) has no \(metric.name)")
             }
             guard let references else { out.append(v); continue }
-            let ref = references[i]
-            guard ref > 0 else { throw .mismatch("a reference run has zero throughput") }
-            out.append(metric.quantity.higherIsBetter ? v / ref : v * ref / 1_000_000)
+            out.append(v / references[i])
         }
         return out
     }

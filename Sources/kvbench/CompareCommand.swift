@@ -40,7 +40,7 @@ struct CompareCommand: ParsableCommand {
                                             valueName: "metric=limit"))
     var threshold: [String] = []
 
-    @Option(name: .long, help: "Reference run(s) measured with the baseline (values become ratios to its throughput).")
+    @Option(name: .long, help: "Reference run(s) measured with the baseline: throughput and latency percentiles become ratios to the reference's OVERALL ones.")
     var baselineReference: String?
 
     @Option(name: .long, help: "Reference run(s) measured with the current runs, in the same job.")

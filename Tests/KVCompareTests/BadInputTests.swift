@@ -81,4 +81,24 @@ struct BadInputTests {
         }
         #expect(throws: CompareError.self) { try thresholds.addOverride("p99") }
     }
+
+    @Test func referenceWithoutLatenciesServesThroughputOnly() throws {
+        // A calibration loop's summary: throughput, no latencies.
+        let stats = "{\"count\":100,\"p50_us\":0,\"p90_us\":0,\"p99_us\":0,\"p999_us\":0,\"p9999_us\":0}"
+        let text = "{\"binding\":\"calibration\",\"phase\":\"run\",\"threads\":1,\"open_loop\":false,\"achieved_ops\":1000,"
+            + "\"elapsed_s\":0.1,\"overall\":\(stats),\"operations_detail\":[]}"
+        let calibration = try RunSummary.decode(Data(text.utf8), source: "calibration")
+        let refs = References(baseline: [calibration], current: [calibration])
+        let runs = try Fixtures.runs([1])
+        do {
+            _ = try Comparison.compare(baseline: runs, current: runs, references: refs)
+            Issue.record("divided a latency by a zero reference")
+        } catch {
+            #expect(error.description.contains("has no OVERALL p50"))
+        }
+        let throughputOnly = ComparisonOptions(percentiles: [])
+        let report = try Comparison.compare(baseline: runs, current: runs, references: refs, options: throughputOnly)
+        #expect(report.metrics.count == 3)
+        #expect(!report.regressed)
+    }
 }
