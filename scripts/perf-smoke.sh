@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Perf smoke: the CI performance gate (`scripts/test.sh` runs it last; a few minutes with the build).
 #
-# Builds kvbench in release, then measures ROUNDS rounds (default 5) of three short single-threaded runs,
+# Builds kvbench in release, then measures ROUNDS rounds (default 7) of three short single-threaded runs,
 # back to back:
 #   calibration  a fixed CPU-bound Python loop (not our code): how fast this machine is right now
 #   null         kvbench run null: the generator, key naming, value pool and histogram recording
@@ -26,7 +26,7 @@ cd "$(dirname "$0")/.."
 
 update=0
 [ "${1:-}" = "--update-baseline" ] && update=1
-rounds=${ROUNDS:-5}
+rounds=${ROUNDS:-7}
 limit=${LIMIT:-1.5x}
 baseline=Benchmarks/perf-baseline
 out=${PERF_OUT:-$(mktemp -d /tmp/kvbench-perf-smoke.XXXXXX)}

@@ -4,8 +4,10 @@
 #   2. builds everything (debug) with zero tolerance for build failures,
 #   3. runs the Swift test suite (unit, property, in-process server, and real-process crash tests),
 #   4. runs the client-compatibility checks against a real kvnode: redis-cli, redis-benchmark, redis-py,
-#      hostile input and 10k idle connections (scripts/compat-test.sh).
-# Set KVBENCH_SKIP_SETUP=1 to skip step 1.
+#      hostile input and 10k idle connections (scripts/compat-test.sh),
+#   5. runs the perf smoke: a release kvbench, short runs compared with Benchmarks/perf-baseline/
+#      (scripts/perf-smoke.sh; fails on a >1.5x slowdown of the storage path or the generator).
+# Set KVBENCH_SKIP_SETUP=1 to skip step 1, KVBENCH_SKIP_PERF=1 to skip step 5.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,3 +35,8 @@ fi
 
 echo "== client compatibility (real kvnode process)"
 bash scripts/compat-test.sh .build/debug/kvnode
+
+if [ "${KVBENCH_SKIP_PERF:-0}" != 1 ]; then
+    echo "== perf smoke (release kvbench against Benchmarks/perf-baseline)"
+    bash scripts/perf-smoke.sh
+fi

@@ -12,9 +12,14 @@ public struct Sample: Sendable, Equatable {
         return s.count % 2 == 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2
     }
 
-    /// (max − min) / median: how far repeated runs disagree, as a fraction; 0 for one run.
+    /// How far repeated runs disagree, as a fraction of the median: (max − min) / median over the runs
+    /// left after setting aside the ⌊n/5⌋ lowest and highest (so from 5 runs on, one run hit by a
+    /// neighbour does not make every change look like noise); 0 for one run.
     public var spread: Double {
-        guard values.count > 1, let lo = values.min(), let hi = values.max() else { return 0 }
+        guard values.count > 1 else { return 0 }
+        let trim = values.count / 5
+        let kept = values.sorted().dropFirst(trim).dropLast(trim)
+        guard let lo = kept.first, let hi = kept.last else { return 0 }
         let m = median
         return m != 0 ? (hi - lo) / abs(m) : 0
     }

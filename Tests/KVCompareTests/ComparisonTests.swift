@@ -75,6 +75,18 @@ struct ComparisonTests {
         #expect(!report.regressed)
     }
 
+    @Test func spreadSetsAsideOneOutlierFromFiveRuns() {
+        #expect(Sample([1, 2, 3]).median == 2)
+        #expect(Sample([1, 2, 3, 4]).median == 2.5)
+        #expect(Sample([10, 11, 9]).spread == 0.2)
+        #expect(Sample([7]).spread == 0)
+        // Five runs, one of them 3x off: the spread is that of the other four's middle three.
+        let five = Sample([10, 10.5, 9.5, 30, 10])
+        #expect(abs(five.spread - 0.05) < 1e-12)
+        // The same outlier among three runs counts fully.
+        #expect(Sample([10, 30, 10]).spread == 2)
+    }
+
     @Test func normalisingByAReferenceCancelsASlowerMachine() throws {
         // The current job ran on a machine twice as slow: the store and the reference both halve.
         let baseline = try Fixtures.runs([1, 1, 1])
