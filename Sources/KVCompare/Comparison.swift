@@ -40,6 +40,8 @@ public enum Verdict: String, Sendable, Codable {
 /// One metric's baseline against current.
 public struct MetricComparison: Sendable, Equatable {
     public var metric: Metric
+    /// Whether a rise is an improvement (throughput as such; not latency, nor any excess over a reference).
+    public var higherIsBetter: Bool
     /// Per-run values (normalised by the reference when one is given).
     public var baseline: Sample
     public var current: Sample
@@ -56,13 +58,16 @@ public struct MetricComparison: Sendable, Equatable {
 public struct ComparisonReport: Sendable, Equatable {
     public var baselineRuns: Int
     public var currentRuns: Int
-    /// Values are ratios to a reference measured with each side (`--baseline-reference`/`--current-reference`).
-    public var normalized: Bool
+    /// How values were normalised by a reference measured with each side (nil: raw values).
+    public var normalization: Normalization?
     public var binding: String
     public var metrics: [MetricComparison]
 
     /// Some metric got worse beyond its limit and beyond the noise.
     public var regressed: Bool { metrics.contains { $0.verdict == .worse } }
+
+    /// Values are ratios to (or excesses over) a reference.
+    public var normalized: Bool { normalization != nil }
 }
 
 /// What to compare and how strictly.
@@ -80,15 +85,29 @@ public struct ComparisonOptions: Sendable, Equatable {
     }
 }
 
+/// How a value is set against its reference.
+public enum Normalization: String, Sendable, Equatable, Codable {
+    /// metric ÷ reference: a slower machine slows both alike.
+    case ratio
+    /// What the measured runs add on top of the reference, in units of the reference: latency
+    /// metric ÷ reference − 1, throughput reference ÷ metric − 1 (extra time per operation). Lower is
+    /// better for both. Use it when the reference is part of what is measured (the null binding's
+    /// generator and timer cost inside every embedded operation): a 2× slower storage path then shows
+    /// as a 2× larger excess, however small a share of the whole it is.
+    case excess
+}
+
 /// Reference runs measured in the same job as each side (same machine, same moment): values are
-/// divided by them so that a slower or busier machine does not read as a regression.
+/// set against them so that a slower or busier machine does not read as a regression.
 public struct References: Sendable, Equatable {
     public var baseline: [RunSummary]
     public var current: [RunSummary]
+    public var normalization: Normalization
 
-    public init(baseline: [RunSummary], current: [RunSummary]) {
+    public init(baseline: [RunSummary], current: [RunSummary], normalization: Normalization = .ratio) {
         self.baseline = baseline
         self.current = current
+        self.normalization = normalization
     }
 }
 
@@ -96,9 +115,9 @@ public struct References: Sendable, Equatable {
 public enum Comparison {
     /// Compares the medians of `current` against those of `baseline`, metric by metric.
     ///
-    /// With `references`, each run's value is first divided by its side's reference: throughput by the
-    /// reference's throughput, a latency percentile by the reference's `OVERALL` value of that percentile.
-    /// When a side has as many reference runs as measured runs they are paired in order (run i with
+    /// With `references`, each run's value is first set against its side's reference (see `Normalization`):
+    /// each metric against the same metric of the reference (`READ p99` against the reference's `READ p99`),
+    /// or against the reference's `OVERALL` figure when the reference has no such operation. When a side has as many reference runs as measured runs they are paired in order (run i with
     /// reference run i, measured back to back); otherwise every run is divided by the median reference.
     public static func compare(baseline: [RunSummary], current: [RunSummary], references: References? = nil,
                                options: ComparisonOptions = ComparisonOptions()) throws(CompareError) -> ComparisonReport {
@@ -123,12 +142,14 @@ public enum Comparison {
                 baseRefs = try referenceValues(metric, for: baseline, references.baseline)
                 currentRefs = try referenceValues(metric, for: current, references.current)
             }
-            let b = Sample(try values(metric, baseline, baseRefs))
-            let c = Sample(try values(metric, current, currentRefs))
+            let mode = references?.normalization
+            let b = Sample(try values(metric, baseline, baseRefs, mode))
+            let c = Sample(try values(metric, current, currentRefs, mode))
             let change = b.median != 0 ? c.median / b.median - 1 : (c.median == 0 ? 0 : .infinity)
-            let limit = options.thresholds.allowedWorsening(for: metric)
+            let higherIsBetter = metric.quantity.higherIsBetter && mode != .excess
+            let limit = options.thresholds.allowedWorsening(for: metric, higherIsBetter: higherIsBetter)
             let noise = max(b.spread, c.spread)
-            let worsening = metric.quantity.higherIsBetter ? -change : change
+            let worsening = higherIsBetter ? -change : change
             let verdict: Verdict
             if worsening > limit {
                 verdict = abs(change) <= noise ? .noise : .worse
@@ -137,10 +158,10 @@ public enum Comparison {
             } else {
                 verdict = .ok
             }
-            rows.append(MetricComparison(metric: metric, baseline: b, current: c, change: change, limit: limit,
+            rows.append(MetricComparison(metric: metric, higherIsBetter: higherIsBetter, baseline: b, current: c, change: change, limit: limit,
                                          noiseFloor: noise, verdict: verdict))
         }
-        return ComparisonReport(baselineRuns: baseline.count, currentRuns: current.count, normalized: references != nil,
+        return ComparisonReport(baselineRuns: baseline.count, currentRuns: current.count, normalization: references?.normalization,
                                 binding: baseline[0].binding, metrics: rows)
     }
 
@@ -151,13 +172,13 @@ public enum Comparison {
         return operations.flatMap { op in quantities.map { Metric(operation: op, quantity: $0) } }
     }
 
-    /// The reference value each run's `metric` is divided by (paired in order, or the median): the
-    /// reference's throughput, or its `OVERALL` value of the same percentile.
+    /// The reference value each run's `metric` is set against (paired in order, or the median): the same
+    /// metric in the reference, or the reference's `OVERALL` one when it has no such operation.
     static func referenceValues(_ metric: Metric, for runs: [RunSummary], _ references: [RunSummary]) throws(CompareError) -> [Double] {
         let overall = Metric(operation: Metric.overall, quantity: metric.quantity)
         var values: [Double] = []
         for ref in references {
-            guard let v = overall.value(in: ref), v > 0 else {
+            guard let v = metric.value(in: ref) ?? overall.value(in: ref), v > 0 else {
                 throw .badOption("the reference \(ref.source) has no \(overall.name) to divide by (compare throughput only, or use a reference with latencies)")
             }
             values.append(v)
@@ -166,14 +187,21 @@ public enum Comparison {
         return Array(repeating: Sample(values).median, count: runs.count)
     }
 
-    static func values(_ metric: Metric, _ runs: [RunSummary], _ references: [Double]?) throws(CompareError) -> [Double] {
+    static func values(_ metric: Metric, _ runs: [RunSummary], _ references: [Double]?,
+                       _ mode: Normalization?) throws(CompareError) -> [Double] {
         var out: [Double] = []
         for (i, run) in runs.enumerated() {
             guard let v = metric.value(in: run) else {
                 throw .mismatch("\(run.source) has no \(metric.name)")
             }
-            guard let references else { out.append(v); continue }
-            out.append(v / references[i])
+            guard let references, let mode else { out.append(v); continue }
+            let ref = references[i]
+            switch mode {
+            case .ratio: out.append(v / ref)
+            case .excess:
+                guard v > 0 else { throw .mismatch("\(run.source) has no \(metric.name) to set against the reference") }
+                out.append(metric.quantity.higherIsBetter ? ref / v - 1 : v / ref - 1)
+            }
         }
         return out
     }

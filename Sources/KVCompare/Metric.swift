@@ -75,12 +75,12 @@ public enum Limit: Hashable, Sendable {
         }
     }
 
-    /// The allowed worsening of a metric of `quantity`, as a fraction of the baseline: a throughput drop
-    /// (factor f → 1 − 1/f) or a latency rise (factor f → f − 1).
-    public func allowedWorsening(for quantity: Quantity) -> Double {
+    /// The allowed worsening, as a fraction of the baseline: a drop for a value where higher is better
+    /// (factor f → 1 − 1/f), a rise otherwise (factor f → f − 1).
+    public func allowedWorsening(higherIsBetter: Bool) -> Double {
         switch self {
         case .fraction(let x): x
-        case .factor(let f): quantity.higherIsBetter ? 1 - 1 / f : f - 1
+        case .factor(let f): higherIsBetter ? 1 - 1 / f : f - 1
         }
     }
 }
@@ -108,10 +108,11 @@ public struct Thresholds: Sendable, Equatable {
         overrides[name] = try Limit(parsing: String(text[text.index(after: eq)...]))
     }
 
-    /// The allowed worsening (a fraction of the baseline) for `metric`.
-    public func allowedWorsening(for metric: Metric) -> Double {
+    /// The allowed worsening (a fraction of the baseline) for `metric`, compared as a value where higher
+    /// is better or not (an excess over a reference is a cost even for throughput).
+    public func allowedWorsening(for metric: Metric, higherIsBetter: Bool) -> Double {
         let limit = overrides[metric.name] ?? overrides[metric.quantity.label]
-            ?? (metric.quantity.higherIsBetter ? maxThroughputDrop : maxLatencyRise)
-        return limit.allowedWorsening(for: metric.quantity)
+            ?? (metric.quantity == .throughput ? maxThroughputDrop : maxLatencyRise)
+        return limit.allowedWorsening(higherIsBetter: higherIsBetter)
     }
 }

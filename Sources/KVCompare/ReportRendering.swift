@@ -4,11 +4,15 @@ import Foundation
 extension ComparisonReport {
     /// An aligned table: metric, baseline and current medians, change, noise floor, limit and verdict.
     public var table: String {
-        let unit = normalized ? " (values are ratios to the reference)" : ""
+        let unit = switch normalization {
+        case nil: ""
+        case .ratio: " (values are ratios to the reference)"
+        case .excess: " (values are excesses over the reference: latency/ref - 1; throughput as extra time per op, ref/throughput - 1)"
+        }
         var lines = ["baseline: \(baselineRuns) run(s), current: \(currentRuns) run(s), binding \(binding)\(unit)"]
         var rows = [["metric", "baseline", "current", "change", "noise", "limit", "verdict"]]
         for m in metrics {
-            let sign = m.metric.quantity.higherIsBetter ? "-" : "+"
+            let sign = m.higherIsBetter ? "-" : "+"
             rows.append([m.metric.name, Self.number(m.baseline.median, m.metric, normalized), Self.number(m.current.median, m.metric, normalized),
                          Self.percent(m.change, signed: true), "±" + Self.percent(m.noiseFloor, signed: false),
                          sign + Self.percent(m.limit, signed: false), m.verdict.rawValue])
@@ -32,18 +36,18 @@ extension ComparisonReport {
             var metric: String, operation: String, quantity: String
             var baseline: Double, current: Double, change: Double
             var baseline_runs: [Double], current_runs: [Double]
-            var baseline_spread: Double, current_spread: Double, limit: Double, verdict: Verdict
+            var baseline_spread: Double, current_spread: Double, limit: Double, higher_is_better: Bool, verdict: Verdict
         }
         struct Document: Encodable {
-            var result: String, binding: String, normalized: Bool, baseline_runs: Int, current_runs: Int, metrics: [Row]
+            var result: String, binding: String, normalization: String, baseline_runs: Int, current_runs: Int, metrics: [Row]
         }
         let rows = metrics.map {
             Row(metric: $0.metric.name, operation: $0.metric.operation, quantity: $0.metric.quantity.label,
                 baseline: $0.baseline.median, current: $0.current.median, change: $0.change,
                 baseline_runs: $0.baseline.values, current_runs: $0.current.values,
-                baseline_spread: $0.baseline.spread, current_spread: $0.current.spread, limit: $0.limit, verdict: $0.verdict)
+                baseline_spread: $0.baseline.spread, current_spread: $0.current.spread, limit: $0.limit, higher_is_better: $0.higherIsBetter, verdict: $0.verdict)
         }
-        let doc = Document(result: regressed ? "regression" : "ok", binding: binding, normalized: normalized,
+        let doc = Document(result: regressed ? "regression" : "ok", binding: binding, normalization: normalization?.rawValue ?? "none",
                            baseline_runs: baselineRuns, current_runs: currentRuns, metrics: rows)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

@@ -40,11 +40,17 @@ struct CompareCommand: ParsableCommand {
                                             valueName: "metric=limit"))
     var threshold: [String] = []
 
-    @Option(name: .long, help: "Reference run(s) measured with the baseline: throughput and latency percentiles become ratios to the reference's OVERALL ones.")
+    @Option(name: .long, help: "Reference run(s) measured with the baseline: each metric is set against the same one of the reference (its OVERALL one if it lacks the operation).")
     var baselineReference: String?
 
     @Option(name: .long, help: "Reference run(s) measured with the current runs, in the same job.")
     var currentReference: String?
+
+    @Option(name: .long, help: ArgumentHelp("""
+        How values are set against the reference: ratio (metric/reference) or excess (what the runs add on top \
+        of the reference, for a reference that is part of every measured operation, like the null binding).
+        """, valueName: "ratio|excess"))
+    var referenceMode = "ratio"
 
     @Flag(name: .long, help: "Print the comparison as JSON instead of a table.")
     var json = false
@@ -80,7 +86,11 @@ struct CompareCommand: ParsableCommand {
         var references: References?
         switch (baselineReference, currentReference) {
         case (nil, nil): references = nil
-        case let (b?, c?): references = References(baseline: try SummaryLoader.load(b), current: try SummaryLoader.load(c))
+        case let (b?, c?):
+            guard let mode = Normalization(rawValue: referenceMode) else {
+                throw .badOption("bad --reference-mode \(referenceMode): use ratio or excess")
+            }
+            references = References(baseline: try SummaryLoader.load(b), current: try SummaryLoader.load(c), normalization: mode)
         default: throw .badOption("give both --baseline-reference and --current-reference, or neither")
         }
         return try Comparison.compare(baseline: try SummaryLoader.load(baseline), current: try SummaryLoader.load(current),

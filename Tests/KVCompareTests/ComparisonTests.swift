@@ -98,6 +98,8 @@ struct ComparisonTests {
         #expect(normalised.normalized)
         #expect(!normalised.regressed)
         #expect(normalised.metrics.allSatisfy { $0.verdict == .ok && abs($0.change) < 1e-3 })
+        // Each metric is set against the same metric of the reference: the runs against themselves give 1.
+        #expect(normalised.metrics.allSatisfy { abs($0.baseline.median - 1) < 1e-9 }, "READ p50 ÷ reference READ p50, not ÷ OVERALL p50")
         // A real 2× regression on that slower machine is still caught.
         let regressed = try Comparison.compare(baseline: baseline, current: Fixtures.runs([4, 4, 4]), references: refs)
         #expect(regressed.regressed)
@@ -120,10 +122,40 @@ struct ComparisonTests {
         #expect(try #require(unpaired.metrics.first).current.spread > 0.5)
     }
 
+    @Test func excessOverAReferenceMagnifiesTheMeasuredPart() throws {
+        // The reference (a null store) costs 10 µs per operation; the store adds 2 µs to reads and 4 µs to
+        // updates. A plant doubles the store's part: +17 % end to end on reads, +100 % of the excess.
+        let options = ComparisonOptions(thresholds: Thresholds(maxThroughputDrop: .factor(1.5), maxLatencyRise: .factor(1.5)))
+        let ref = try Fixtures.runs([1, 1, 1], read: 10_000, update: 10_000, binding: "null")
+        let baseline = try Fixtures.runs([1, 1, 1], read: 12_000, update: 14_000)
+        let planted = try Fixtures.runs([1, 1, 1], read: 14_000, update: 18_000)
+        let ratio = try Comparison.compare(baseline: baseline, current: planted, references: References(baseline: ref, current: ref),
+                                           options: options)
+        #expect(!ratio.regressed, "ratios: the plant is under 1.5x end to end")
+        let excess = References(baseline: ref, current: ref, normalization: .excess)
+        let caught = try Comparison.compare(baseline: baseline, current: planted, references: excess, options: options)
+        #expect(caught.normalization == .excess)
+        #expect(caught.regressed)
+        for name in ["OVERALL throughput", "READ p50", "UPDATE p99"] { #expect(caught.verdict(name) == .worse, "\(name)") }
+        let readP50 = try #require(caught.metrics.first { $0.metric.name == "READ p50" })
+        #expect(abs(readP50.baseline.median - 0.2) < 0.01 && abs(readP50.change - 1) < 0.05)
+        #expect(caught.metrics.allSatisfy { !$0.higherIsBetter }, "an excess is a cost")
+        // A machine twice as slow (store and reference alike) changes no excess.
+        let slowMachine = References(baseline: ref, current: try Fixtures.runs([2, 2, 2], read: 10_000, update: 10_000, binding: "null"),
+                                     normalization: .excess)
+        let same = try Comparison.compare(baseline: baseline, current: Fixtures.runs([2, 2, 2], read: 12_000, update: 14_000),
+                                          references: slowMachine, options: options)
+        #expect(same.metrics.allSatisfy { $0.verdict == .ok && abs($0.change) < 0.01 })
+        // A faster store is better.
+        let faster = try Comparison.compare(baseline: planted, current: baseline, references: excess)
+        #expect(faster.verdict("UPDATE p50") == .better)
+        #expect(!faster.regressed)
+    }
+
     @Test func limitsAndOverrides() throws {
         let drop = try Limit(parsing: "1.5x")
-        #expect(abs(drop.allowedWorsening(for: .throughput) - 1.0 / 3) < 1e-12)
-        #expect(abs(drop.allowedWorsening(for: .percentile(99)) - 0.5) < 1e-12)
+        #expect(abs(drop.allowedWorsening(higherIsBetter: true) - 1.0 / 3) < 1e-12)
+        #expect(abs(drop.allowedWorsening(higherIsBetter: false) - 0.5) < 1e-12)
         #expect(try Limit(parsing: "10%") == .fraction(0.1))
         #expect(try Limit(parsing: "25") == .fraction(0.25))
         #expect(throws: CompareError.self) { try Limit(parsing: "fast") }

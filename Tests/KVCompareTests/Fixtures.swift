@@ -71,15 +71,15 @@ enum Fixtures {
     }
 
     /// The same run as `summary.json` (written by the real report code) read back by the comparison.
-    static func summary(scale: Double = 1, binding: String = "timed", properties: [String: String] = [:],
-                        source: String = "synthetic") throws -> RunSummary {
-        let r = try result(scale: scale, binding: binding, properties: properties)
+    static func summary(scale: Double = 1, read: UInt64 = 10_000, update: UInt64 = 20_000, binding: String = "timed",
+                        properties: [String: String] = [:], source: String = "synthetic") throws -> RunSummary {
+        let r = try result(scale: scale, read: read, update: update, binding: binding, properties: properties)
         return try RunSummary.decode(Data(Reports.summaryJSON(r).utf8), source: source)
     }
 
     /// Several runs at the given scales.
-    static func runs(_ scales: [Double], binding: String = "timed") throws -> [RunSummary] {
-        try scales.enumerated().map { i, s in try summary(scale: s, binding: binding, source: "run-\(i)") }
+    static func runs(_ scales: [Double], read: UInt64 = 10_000, update: UInt64 = 20_000, binding: String = "timed") throws -> [RunSummary] {
+        try scales.enumerated().map { i, s in try summary(scale: s, read: read, update: update, binding: binding, source: "run-\(i)") }
     }
 
     /// A fresh temporary directory (removed by the caller).
