@@ -40,6 +40,7 @@ wall_limit=${WALL_LIMIT:-2x}
 baseline=Benchmarks/perf-baseline
 out=${PERF_OUT:-$(mktemp -d /tmp/kvbench-perf-smoke.XXXXXX)}
 mkdir -p "$out"
+keep=${PERF_OUT:+1}   # a work directory of our own is removed when the smoke passes
 workload=(-P workloads/workloada -p recordcount=10000 -p fieldcount=1 -p fieldlength=100 -p seed=42 --threads 1 --quiet)
 # About half a second per run on an idle machine (null is ~3x faster, so it gets more operations).
 null_ops=1500000
@@ -229,7 +230,8 @@ if [ "$wall" = 1 ]; then
     gates "$baseline" "$out/retry" || wall=$?
 fi
 [ "$wall" -gt "$status" ] && status=$wall
-echo "   measured in $(( $(date +%s) - start )) s; runs in $out"
+echo "   measured in $(( $(date +%s) - start )) s"
+if [ "$status" = 0 ] && [ -z "$keep" ]; then rm -rf "$out"; else echo "   runs in $out"; fi
 case "$status" in
     0) echo "perf smoke: ok" ;;
     1) echo "perf smoke: REGRESSION" ;;
