@@ -77,11 +77,15 @@ public struct ComparisonOptions: Sendable, Equatable {
     public var thresholds: Thresholds
     /// Compare each operation type as well as `OVERALL`.
     public var perOperation: Bool
+    /// Compare throughput (off: latency percentiles only).
+    public var throughput: Bool
 
-    public init(percentiles: [Double] = [50, 99], thresholds: Thresholds = Thresholds(), perOperation: Bool = true) {
+    public init(percentiles: [Double] = [50, 99], thresholds: Thresholds = Thresholds(), perOperation: Bool = true,
+                throughput: Bool = true) {
         self.percentiles = percentiles
         self.thresholds = thresholds
         self.perOperation = perOperation
+        self.throughput = throughput
     }
 }
 
@@ -130,6 +134,7 @@ public enum Comparison {
             throw .badOption("percentile \(Metric.trimmed(p)) is not in summary.json (it holds \(known))")
         }
         let metrics = metricList(baseline[0], options)
+        guard !metrics.isEmpty else { throw .badOption("nothing to compare: no throughput and no percentile chosen") }
         let names = Set(metrics.map(\.name)).union(metrics.map(\.quantity.label))
         for name in options.thresholds.overrides.keys.sorted() where !names.contains(name) {
             throw .badOption("--threshold names \"\(name)\", which is not a compared metric (\(metrics.map(\.name).joined(separator: ", ")))")
@@ -167,7 +172,7 @@ public enum Comparison {
 
     /// OVERALL first, then each operation type in the run's order; throughput, then the percentiles.
     static func metricList(_ run: RunSummary, _ options: ComparisonOptions) -> [Metric] {
-        let quantities = [Quantity.throughput] + options.percentiles.map { Quantity.percentile($0) }
+        let quantities = (options.throughput ? [Quantity.throughput] : []) + options.percentiles.map { Quantity.percentile($0) }
         let operations = [Metric.overall] + (options.perOperation ? run.operations.map(\.name) : [])
         return operations.flatMap { op in quantities.map { Metric(operation: op, quantity: $0) } }
     }

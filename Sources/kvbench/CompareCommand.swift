@@ -27,6 +27,9 @@ struct CompareCommand: ParsableCommand {
     @Flag(name: .long, help: "Compare throughput only (no latency percentiles).")
     var throughputOnly = false
 
+    @Flag(name: .long, help: "Compare latency percentiles only (no throughput).")
+    var latencyOnly = false
+
     @Flag(name: .long, help: "Compare the OVERALL figures only, not each operation type.")
     var overallOnly = false
 
@@ -82,7 +85,8 @@ struct CompareCommand: ParsableCommand {
         } else if chosen.isEmpty {
             chosen = [50, 99]
         }
-        let options = ComparisonOptions(percentiles: chosen, thresholds: thresholds, perOperation: !overallOnly)
+        if throughputOnly && latencyOnly { throw .badOption("--throughput-only and --latency-only leave nothing to compare") }
+        let options = ComparisonOptions(percentiles: chosen, thresholds: thresholds, perOperation: !overallOnly, throughput: !latencyOnly)
         var references: References?
         switch (baselineReference, currentReference) {
         case (nil, nil): references = nil

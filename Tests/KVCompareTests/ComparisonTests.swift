@@ -181,6 +181,13 @@ struct ComparisonTests {
         let options = ComparisonOptions(percentiles: [99.9], perOperation: false)
         let report = try Comparison.compare(baseline: Fixtures.runs([1]), current: Fixtures.runs([1]), options: options)
         #expect(report.metrics.map(\.metric.name) == ["OVERALL throughput", "OVERALL p99.9"])
+        let latency = ComparisonOptions(percentiles: [50], throughput: false)
+        let latencyOnly = try Comparison.compare(baseline: Fixtures.runs([1]), current: Fixtures.runs([1]), options: latency)
+        #expect(latencyOnly.metrics.map(\.metric.name) == ["OVERALL p50", "READ p50", "UPDATE p50"])
+        #expect(throws: CompareError.self) {
+            try Comparison.compare(baseline: Fixtures.runs([1]), current: Fixtures.runs([1]),
+                                   options: ComparisonOptions(percentiles: [], throughput: false))
+        }
     }
 
     @Test func outputsCarryTheVerdicts() throws {
