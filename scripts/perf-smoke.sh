@@ -9,9 +9,10 @@
 #
 #   gate 1  instructions per operation on the worker thread, counted by valgrind's callgrind: the generator
 #           (null) and the storage path (embedded minus null). Fails beyond LIMIT (default 1.5x). Instruction
-#           counts do not depend on what else the machine is doing (runs of one build differ by up to ~12 % here), so this gate is the
-#           precise one; it cannot see time spent waiting (locks, syscalls, cache misses), which the
-#           wall-clock gates do. Skipped with a warning when valgrind is missing and cannot be installed.
+#           counts hardly depend on what else the machine is doing (runs of one build differ by up to
+#           ~12 % here, from the log writer's timing), so this gate is the precise one; it cannot see time
+#           spent waiting (locks, syscalls, cache misses), which the wall-clock gates do. Skipped with a
+#           warning when valgrind is missing and cannot be installed.
 #   gate 2  wall clock, storage path: ROUNDS rounds (default 7) of null and embedded runs back to back;
 #           `kvbench compare` of embedded p50/p99 service time per operation type as the excess over the
 #           null run of the same round (`--reference-mode excess`: what the storage path adds on top of
