@@ -34,6 +34,7 @@ let package = Package(
         .library(name: "KVClusterShell", targets: ["KVClusterShell"]),
         .library(name: "KVPeer", targets: ["KVPeer"]),
         .library(name: "KVAntiEntropy", targets: ["KVAntiEntropy"]),
+        .library(name: "KVCompare", targets: ["KVCompare"]),
     ],
     traits: [
         .trait(name: "Jemalloc", description: "Link libjemalloc as the process allocator (turn off for sanitizer builds)"),
@@ -75,6 +76,7 @@ let package = Package(
         .target(name: "KVCluster", dependencies: ["KVVersioning", "KVPartitioning", "KVHash"]),
         .target(name: "KVSimulator", dependencies: ["KVCluster", "KVVersioning", "KVPartitioning", "KVHash"]),
         .target(name: "KVAntiEntropy", dependencies: ["KVCluster", "KVVersioning", "KVPartitioning", "KVHash"]),
+        .target(name: "KVCompare"),
 
         // The node: NIO shell around the cores.
         .target(
@@ -131,7 +133,7 @@ let package = Package(
         .executableTarget(
             name: "kvbench",
             dependencies: [
-                "KVRingLab", "KVPartitioning", "KVWorkload", "KVLoad", "KVSimulator", "CJemallocShim",
+                "KVRingLab", "KVPartitioning", "KVWorkload", "KVLoad", "KVSimulator", "KVCompare", "CJemallocShim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -163,6 +165,7 @@ let package = Package(
             name: "KVPeerTests",
             dependencies: ["KVPeer", "KVCluster", "KVVersioning", .product(name: "Logging", package: "swift-log")] + nio
         ),
+        .testTarget(name: "KVCompareTests", dependencies: ["KVCompare", "KVLoad", "KVWorkload"]),
         .testTarget(
             name: "KVNodeServerTests",
             dependencies: ["KVNodeServer", "RESP"] + nio

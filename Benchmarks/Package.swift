@@ -17,6 +17,7 @@ let package = Package(
         .package(path: "KVBenchRoot"),  // a committed symlink to the repo root: gives the package a stable identity
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         .executableTarget(
@@ -35,6 +36,15 @@ let package = Package(
             name: "RingBenchmarks",
             dependencies: [benchmark, .product(name: "KVPartitioning", package: "KVBenchRoot"), .product(name: "KVHash", package: "KVBenchRoot")],
             path: "Benchmarks/RingBenchmarks",
+            plugins: [plugin]
+        ),
+        .executableTarget(
+            name: "HistogramBenchmarks",
+            dependencies: [
+                benchmark, .product(name: "KVLoad", package: "KVBenchRoot"), .product(name: "KVWorkload", package: "KVBenchRoot"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            path: "Benchmarks/HistogramBenchmarks",
             plugins: [plugin]
         ),
         .executableTarget(

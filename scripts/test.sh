@@ -5,8 +5,12 @@
 #   3. runs the Swift test suite (unit, property, in-process server, and real-process crash tests),
 #   4. runs the client-compatibility checks against a real kvnode: redis-cli, redis-benchmark, redis-py,
 #      hostile input and 10k idle connections (scripts/compat-test.sh),
-#   5. fuzzes every decoder for a short time box (scripts/fuzz.sh; KVBENCH_FUZZ_SECONDS, default 20, 0 skips).
-# Set KVBENCH_SKIP_SETUP=1 to skip step 1.
+#   5. runs the real-process cluster checks (scripts/cluster_test.py),
+#   6. fuzzes every decoder for a short time box (scripts/fuzz.sh; KVBENCH_FUZZ_SECONDS, default 20, 0 skips),
+#   7. runs the perf smoke: a release kvbench, short runs compared with Benchmarks/perf-baseline/
+#      (scripts/perf-smoke.sh; fails when the storage path or the generator needs >1.5x the instructions
+#      per operation, or runs >2x slower by the wall clock twice in a row).
+# Set KVBENCH_SKIP_SETUP=1 to skip step 1, KVBENCH_SKIP_PERF=1 to skip step 7.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,4 +46,9 @@ fuzz_seconds="${KVBENCH_FUZZ_SECONDS:-20}"
 if [ "$fuzz_seconds" != 0 ]; then
     echo "== fuzz (${fuzz_seconds} s per target)"
     bash scripts/fuzz.sh "$fuzz_seconds"
+fi
+
+if [ "${KVBENCH_SKIP_PERF:-0}" != 1 ]; then
+    echo "== perf smoke (release kvbench against Benchmarks/perf-baseline)"
+    bash scripts/perf-smoke.sh
 fi
