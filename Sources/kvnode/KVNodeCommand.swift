@@ -88,6 +88,9 @@ struct KVNodeCommand: AsyncParsableCommand {
     @Option(name: .customLong("request-timeout-ms"), help: "Cluster: a request that has not reached its quorum by then fails with a reply naming how many replicas answered.")
     var requestTimeoutMs = 1_000
 
+    @Flag(name: .customLong("read-repair-before-reply"), help: "Cluster: repair stale replicas as soon as the read quorum answered, before replying (default: after the reply).")
+    var readRepairBeforeReply = false
+
     @Flag(name: .customLong("no-hinted-handoff"), help: "Cluster: no hints — a write to a down replica is simply missed (anti-entropy or read repair fixes it later). For experiments.")
     var noHintedHandoff = false
 
@@ -176,6 +179,7 @@ struct KVNodeCommand: AsyncParsableCommand {
             cluster.config.w = writeQuorum
             cluster.config.requestTimeout = UInt64(requestTimeoutMs)
             cluster.config.lastWriteWins = lastWriteWins
+            cluster.config.repairBeforeReply = readRepairBeforeReply
             if noHintedHandoff {
                 cluster.config.hintCapacity = 0
                 cluster.config.coordinatorHints = false
