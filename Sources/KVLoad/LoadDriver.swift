@@ -46,7 +46,7 @@ public enum LoadDriver {
             case .send(var op):
                 let value = op.operation.kind.writes ? values.next(&core.stream) : UnsafeRawBufferPointer(start: nil, count: 0)
                 op.sent = now
-                let outcome = core.stream.withKey { key in
+                let outcome = core.withKey { key in
                     session.perform(OperationRequest(operation: op.operation, key: key, value: value, keyNamer: namer))
                 }
                 now = clock.now()

@@ -95,7 +95,7 @@ final class NIOWorker: @unchecked Sendable {
                     return
                 case .send(let op):
                     parked = op
-                    if let router { parkedRoute = core.stream.withKey { router.route($0) } }
+                    if let router { parkedRoute = core.withKey { router.route($0) } }
                 }
             }
             guard let c = takeSlot(now: now) else {
@@ -107,7 +107,7 @@ final class NIOWorker: @unchecked Sendable {
             op.sent = now
             let value = op.operation.kind.writes ? values.next(&core.stream) : UnsafeRawBufferPointer(start: nil, count: 0)
             let connection = connections[c]
-            core.stream.withKey { key in connection.send(op, key: key, value: value, keyNamer: keyNamer) }
+            core.withKey { key in connection.send(op, key: key, value: value, keyNamer: keyNamer) }
         }
         flushAll()
         if !aliveConnections.contains(where: { $0 > 0 }) {

@@ -67,6 +67,13 @@ public struct WorkerCore {
         nodes = NodeTally(nodeCount: nodeCount)
     }
 
+    /// Calls `body` with the current operation's key, in place (a `mutating` access, so a worker that holds
+    /// its core in a class property does not copy the stream to call it).
+    @inline(__always)
+    public mutating func withKey<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try stream.withKey(body)
+    }
+
     /// The next step at `now`. After `.send`, the operation's key is in `stream` until the next call.
     public mutating func next(now: UInt64) -> WorkerStep {
         if now >= nextIntervalEnd { closeInterval(now: now) }
