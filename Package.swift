@@ -33,6 +33,7 @@ let package = Package(
         .library(name: "KVSimulator", targets: ["KVSimulator"]),
         .library(name: "KVClusterShell", targets: ["KVClusterShell"]),
         .library(name: "KVPeer", targets: ["KVPeer"]),
+        .library(name: "KVMembership", targets: ["KVMembership"]),
     ],
     traits: [
         .trait(name: "Jemalloc", description: "Link libjemalloc as the process allocator (turn off for sanitizer builds)"),
@@ -73,6 +74,7 @@ let package = Package(
         .target(name: "KVVersioning", dependencies: ["KVHash"]),
         .target(name: "KVCluster", dependencies: ["KVVersioning", "KVPartitioning", "KVHash"]),
         .target(name: "KVSimulator", dependencies: ["KVCluster", "KVVersioning", "KVPartitioning", "KVHash"]),
+        .target(name: "KVMembership", dependencies: ["KVHash"]),
 
         // The node: NIO shell around the cores.
         .target(
@@ -143,6 +145,7 @@ let package = Package(
         .testTarget(name: "KVVersioningTests", dependencies: ["KVVersioning", "KVHash"]),
         .testTarget(name: "KVClusterTests", dependencies: ["KVCluster", "KVVersioning", "KVPartitioning"]),
         .testTarget(name: "KVSimulatorTests", dependencies: ["KVSimulator", "KVCluster", "KVVersioning"]),
+        .testTarget(name: "KVMembershipTests", dependencies: ["KVMembership"]),
         .testTarget(
             name: "KVLoadTests",
             dependencies: ["KVLoad", "KVWorkload", "RESP", .product(name: "Histogram", package: "hdrhistogram-swift")] + nio

@@ -1,0 +1,2 @@
+import KVMembership
+import Testing
