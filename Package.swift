@@ -145,7 +145,7 @@ let package = Package(
         .testTarget(name: "KVVersioningTests", dependencies: ["KVVersioning", "KVHash"]),
         .testTarget(name: "KVClusterTests", dependencies: ["KVCluster", "KVVersioning", "KVPartitioning"]),
         .testTarget(name: "KVSimulatorTests", dependencies: ["KVSimulator", "KVCluster", "KVVersioning"]),
-        .testTarget(name: "KVMembershipTests", dependencies: ["KVMembership"]),
+        .testTarget(name: "KVMembershipTests", dependencies: ["KVMembership", "KVHash"]),
         .testTarget(
             name: "KVLoadTests",
             dependencies: ["KVLoad", "KVWorkload", "RESP", .product(name: "Histogram", package: "hdrhistogram-swift")] + nio

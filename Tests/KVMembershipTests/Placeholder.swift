@@ -1,2 +1,0 @@
-import KVMembership
-import Testing

@@ -1,0 +1,63 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import KVMembership
+import Testing
+
+@Suite struct MembershipSimulatorTests {
+    static func env(_ name: String) -> UInt64? { getenv(name).flatMap { UInt64(String(cString: $0)) } }
+
+    /// CI's seeds: churn, crashes, pauses, partitions under 1 % loss, no violation.
+    /// Long mode: `KVSWIM_SEEDS=5000 KVSWIM_FROM=0 swift test --skip-build --filter MembershipSimulatorTests`.
+    @Test func seedsWithAllFaultsHaveNoViolations() {
+        let summary = MembershipSimulator.run(seeds: Int(Self.env("KVSWIM_SEEDS") ?? 200), from: Self.env("KVSWIM_FROM") ?? 1_000)
+        for f in summary.failures.prefix(5) { Issue.record("seed \(f.seed): \(f.violations.prefix(3))") }
+        #expect(summary.failures.isEmpty)
+        #expect(summary.crashes > 0 && summary.pauses > 0 && summary.partitions > 0 && summary.leaves > 0)
+        #expect(summary.pauseSuspicions > 0 && summary.refutations > 0 && summary.falseDowns == 0)
+        print("membership simulation (all faults, 1% loss):\n" + summary.report)
+    }
+
+    /// The issue's bar: kill -9 of one node is detected by every other within 5 s with a 1 s probe
+    /// period; a 2 s SIGSTOP is suspected and refuted, never declared dead.
+    @Test func crashesAreDetectedWithinFiveSecondsAndPausesSurvive() {
+        var options = MembershipSimulationOptions()
+        options.lossRate = 0
+        options.partitions = false
+        options.churn = false
+        options.pauseDuration = 2_000...2_000
+        options.detectionBound = 5_000
+        let summary = MembershipSimulator.run(seeds: 100, from: 0, options: options)
+        for f in summary.failures.prefix(5) { Issue.record("seed \(f.seed): \(f.violations.prefix(3))") }
+        #expect(summary.failures.isEmpty)
+        #expect(summary.detectionTimes.count > 100 && summary.detectionTimes.max()! <= 5_000)
+        #expect(summary.pauses > 0 && summary.pauseSuspicions > 0 && summary.falseDowns == 0)
+        print("membership simulation (no loss, 2 s pauses):\n" + summary.report)
+    }
+
+    @Test func aSeedReplaysExactly() {
+        for seed: UInt64 in [3, 77] {
+            let a = MembershipSimulator.run(seed: seed), b = MembershipSimulator.run(seed: seed)
+            #expect(a.detectionTimes == b.detectionTimes && a.convergenceTimes == b.convergenceTimes)
+            #expect(a.messages == b.messages && a.bytes == b.bytes && a.violations == b.violations)
+        }
+        #expect(MembershipSimulator.run(seed: 1).messages != MembershipSimulator.run(seed: 2).messages)
+    }
+
+    /// The checker can fail: with a suspicion timeout far below what a pause needs, paused nodes are
+    /// declared down and the run reports it.
+    @Test func aTooShortSuspicionTimeoutIsCaught() {
+        var options = MembershipSimulationOptions()
+        options.config.suspicionMinTimeout = 50
+        options.config.suspicionMaxTimeout = 100
+        options.crashes = false
+        options.partitions = false
+        options.churn = false
+        let summary = MembershipSimulator.run(seeds: 20, from: 0, options: options, stopAfterFailures: 1)
+        let first = summary.failures.first
+        #expect(first != nil)
+        #expect(first?.violations.contains { $0.contains("declared paused") } == true)
+    }
+}
