@@ -26,6 +26,10 @@ public struct MembershipSimulationOptions: Sendable, Equatable {
     public var convergenceBound: UInt64 = 60_000
     /// Encode and decode every message (exercises `MembershipCoding`).
     public var encodeMessages = true
+    /// Record every view change in `MembershipSimulationResult.trace` (for replaying one seed).
+    public var trace = false
+    /// Also record every message sent and timer fired.
+    public var traceMessages = false
 
     public init() {}
 }
@@ -36,6 +40,8 @@ public struct MembershipSimulationResult: Sendable {
     public var violations: [String] = []
     /// Per (crash, live observer): ms from the crash until the observer marked the node down.
     public var detectionTimes: [UInt64] = []
+    /// Per (restart, live observer): ms from the restart until the observer saw the node up again.
+    public var restartTimes: [UInt64] = []
     /// Per episode: ms from the end of the fault until every live member held the same view.
     public var convergenceTimes: [UInt64] = []
     /// Suspicions of a member that was running, not paused and reachable (loss, delay).
@@ -48,6 +54,8 @@ public struct MembershipSimulationResult: Sendable {
     public var crashes = 0, pauses = 0, partitions = 0, leaves = 0
     public var messages = 0, bytes = 0, dropped = 0
     public var endTime: UInt64 = 0
+    /// With `options.trace`: "t=… observer: change" lines, plus the faults.
+    public var trace: [String] = []
 
     public var passed: Bool { violations.isEmpty }
 }
@@ -58,6 +66,7 @@ public struct MembershipSimulationSummary: Sendable {
     public var failures: [MembershipSimulationResult] = []
     public var detectionTimes: [UInt64] = []
     public var convergenceTimes: [UInt64] = []
+    public var restartTimes: [UInt64] = []
     public var falseSuspicions = 0, pauseSuspicions = 0, falseDowns = 0, refutations = 0
     public var crashes = 0, pauses = 0, partitions = 0, leaves = 0, messages = 0
 
@@ -70,14 +79,15 @@ public struct MembershipSimulationSummary: Sendable {
 
     /// One line per figure.
     public var report: String {
-        let d = detectionTimes.sorted(), c = convergenceTimes.sorted()
+        let d = detectionTimes.sorted(), c = convergenceTimes.sorted(), r = restartTimes.sorted()
         func q(_ v: [UInt64]) -> String {
             "p50 \(Self.quantile(v, 0.5)) p99 \(Self.quantile(v, 0.99)) max \(v.last ?? 0) (n=\(v.count))"
         }
         return """
         seeds \(seeds), failed \(failures.count); crashes \(crashes), pauses \(pauses), partitions \(partitions), leaves \(leaves)
         detection ms: \(q(d))
-        convergence ms: \(q(c))
+        restart seen up everywhere ms: \(q(r))
+        convergence after each episode ms: \(q(c))
         false suspicions \(falseSuspicions), suspicions of paused nodes \(pauseSuspicions) (refutations \(refutations)), false downs \(falseDowns)
         messages \(messages)
         """
@@ -88,6 +98,7 @@ public struct MembershipSimulationSummary: Sendable {
         if !r.passed { failures.append(r) }
         detectionTimes += r.detectionTimes
         convergenceTimes += r.convergenceTimes
+        restartTimes += r.restartTimes
         falseSuspicions += r.falseSuspicions
         pauseSuspicions += r.pauseSuspicions
         falseDowns += r.falseDowns

@@ -24,6 +24,7 @@ final class SimulationWorld {
     var state: [ProcessState]
     var persisted: [UInt64]
     var timerGenerations: [[MembershipTimer: UInt64]]
+    var nextGeneration: UInt64 = 0
     var backlog: [[WorldEvent]]
     var queue = TimedQueue<WorldEvent>()
     var now: UInt64 = 0
@@ -93,7 +94,8 @@ final class SimulationWorld {
             case let .send(address, message):
                 if let to = index[address] { send(message, from: i, to: to) }
             case let .setTimer(timer, after):
-                let g = (timerGenerations[i][timer] ?? 0) + 1
+                nextGeneration += 1  // world-wide, so a timer of a previous life never matches
+                let g = nextGeneration
                 timerGenerations[i][timer] = g
                 queue.push(.timer(node: i, timer, generation: g), at: now + after)
             case .cancelTimer(let timer):
@@ -118,6 +120,7 @@ final class SimulationWorld {
             message = decoded
         }
         guard reachable(from, to), !rng.chance(options.lossRate) else { result.dropped += 1; return }
+        if options.traceMessages { result.trace.append("t=\(now) n\(from) -> n\(to): \(message.body)") }
         queue.push(.deliver(to: to, from: from, message), at: now + rng.tick(options.minDelay...options.maxDelay))
     }
 
@@ -162,6 +165,7 @@ final class SimulationWorld {
             guard timerGenerations[i][timer] == generation else { return }
             if isPaused(i) { return backlog[i].append(event) }
             timerGenerations[i][timer] = nil
+            if options.traceMessages { result.trace.append("t=\(now) n\(i) timer \(timer)") }
             drive(i, .timer(timer))
         }
     }

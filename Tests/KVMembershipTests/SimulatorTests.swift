@@ -61,3 +61,23 @@ import Testing
         #expect(first?.violations.contains { $0.contains("declared paused") } == true)
     }
 }
+
+/// Replays one seed with its trace: `KVSWIM_REPLAY=1173 swift test --skip-build --filter replayOneSeed`.
+@Test func replayOneSeed() throws {
+    guard let seed = MembershipSimulatorTests.env("KVSWIM_REPLAY") else { return }
+    var options = MembershipSimulationOptions()
+    options.trace = true
+    options.traceMessages = MembershipSimulatorTests.env("KVSWIM_MESSAGES") != nil
+    if MembershipSimulatorTests.env("KVSWIM_NOLOSS") != nil {
+        options.lossRate = 0
+        options.partitions = false
+        options.churn = false
+        options.pauseDuration = 2_000...2_000
+        options.detectionBound = 5_000
+    }
+    if let lo = MembershipSimulatorTests.env("KVSWIM_MIN") { options.config.suspicionMinTimeout = lo }
+    if let n = MembershipSimulatorTests.env("KVSWIM_NODES") { options.nodes = Int(n) }
+    let r = MembershipSimulator.run(seed: seed, options: options)
+    print(r.trace.joined(separator: "\n"))
+    print(r.violations.joined(separator: "\n"))
+}
