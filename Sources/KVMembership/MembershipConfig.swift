@@ -9,10 +9,13 @@ public struct MembershipConfig: Sendable, Equatable {
     public var indirectProbes: Int = 3
     /// Most the local health multiplier reaches (Lifeguard: timeouts scale by 1 + LHM).
     public var maxLocalHealth: Int = 8
-    /// Suspicion timeout once `suspicionConfirmations` independent suspicions arrived.
-    public var suspicionMinTimeout: UInt64 = 2_000
+    /// Suspicion timeout once `suspicionConfirmations` independent suspicions arrived. A suspicion
+    /// starts at the earliest ~0.95 probe periods after a node stops answering (probe timeout plus
+    /// the indirect window), so a pause of up to `min + 0.95 · probeInterval − refutation latency`
+    /// (≈ 2 s with the defaults) is refuted before anyone declares the node down.
+    public var suspicionMinTimeout: UInt64 = 1_500
     /// Suspicion timeout with no confirmation (Lifeguard starts high and shrinks).
-    public var suspicionMaxTimeout: UInt64 = 4_000
+    public var suspicionMaxTimeout: UInt64 = 3_000
     /// Independent confirmations (beyond the first suspicion) that bring the timeout to its minimum
     /// (Lifeguard's K; capped by the number of other live members).
     public var suspicionConfirmations: Int = 3

@@ -27,6 +27,7 @@ public struct MembershipInstance {
     /// Lifeguard's local health multiplier: 0 (healthy) ... `config.maxLocalHealth`.
     public private(set) var localHealth = 0
     var probeOrder: [String] = []
+    var probeCursor = 0
     var probe: ActiveProbe?
     var sequence: UInt64 = 0
     /// Probes this node runs for others: my seq → (requester's address, requester's seq).

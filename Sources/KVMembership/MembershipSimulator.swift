@@ -39,6 +39,12 @@ final class EpisodeRunner {
     /// Restarted node → (its new incarnation, restart time, observers that saw it up since).
     var restarted: [Int: (incarnation: UInt64, at: UInt64, seenUp: Set<Int>)] = [:]
     var partitionEpisode = false
+    var suspicionsSeen: Set<SuspicionKey> = []
+
+    struct SuspicionKey: Hashable {
+        var node: Int
+        var incarnation: UInt64
+    }
 
     init(seed: UInt64, options: MembershipSimulationOptions) {
         self.options = options
@@ -198,9 +204,11 @@ final class EpisodeRunner {
         }
         switch m.status {
         case .suspect:
-            guard aboutRunning else { return }
-            if world.isPaused(j) { world.result.pauseSuspicions += 1 }
-            else if world.reachable(observer, j) { world.result.falseSuspicions += 1 }
+            // Counted once per suspicion (a refutation starts a new incarnation), not per observer.
+            guard aboutRunning, suspicionsSeen.insert(SuspicionKey(node: j, incarnation: m.incarnation)).inserted
+            else { return }
+            if paused?.node == j { world.result.pauseSuspicions += 1 }
+            else if world.reachable(observer, j) && !partitionEpisode { world.result.falseSuspicions += 1 }
         case .down, .removed:
             if var c = crashed[j], m.incarnation == c.incarnation, !c.detected.contains(observer) {
                 c.detected.insert(observer)

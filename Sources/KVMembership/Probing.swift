@@ -8,10 +8,17 @@ struct ActiveProbe {
 }
 
 /// SWIM failure detection with Lifeguard's local health: one probe per period (suspects first, then
-/// a shuffled round-robin), k indirect probes after a missed ack, nacks from helpers.
+/// a fixed random cycle), k indirect probes after a missed ack, nacks from helpers.
 extension MembershipInstance {
     mutating func protocolPeriod(now: UInt64, out: inout [MembershipEffect]) {
-        if let p = probe { concludeFailed(p, now: now, out: &out) }
+        if let p = probe {
+            // The period ended before the probe's own timers fired: this node's timers run late
+            // (pause, overload). Lifeguard: blame local health, not the target.
+            probe = nil
+            out.append(.cancelTimer(.probeTimeout(p.seq)))
+            out.append(.cancelTimer(.indirectTimeout(p.seq)))
+            adjustHealth(1)
+        }
         if let after = config.autoRemoveDownAfter {
             for id in sortedIDs {
                 guard var m = records[id]?.member, m.status == .down,
@@ -29,22 +36,25 @@ extension MembershipInstance {
     }
 
     /// A suspect this node has not confirmed yet comes first (fast confirmation or refutation);
-    /// otherwise the next member of a shuffled round-robin (each member probed once per round).
+    /// otherwise the next member of a fixed random cycle.
     private mutating func nextProbeTarget() -> String? {
         let unconfirmed = sortedIDs.filter {
             guard let r = records[$0], r.member.status == .suspect, let s = r.suspicion else { return false }
             return !s.confirmers.contains(me.id)
         }
         if !unconfirmed.isEmpty { return unconfirmed[rng.below(unconfirmed.count)] }
-        while true {
-            if probeOrder.isEmpty {
-                probeOrder = liveIDs()
-                guard !probeOrder.isEmpty else { return nil }
-                rng.shuffle(&probeOrder)
-            }
-            let id = probeOrder.removeLast()
-            if records[id]?.member.status.isLive == true { return id }
+        let live = liveIDs()
+        guard !live.isEmpty else { return nil }
+        // The same random cycle round after round (a fresh shuffle only when the live set changes):
+        // every member is probed by every node once per n − 1 periods, never up to 2(n − 1) − 1 apart.
+        if probeOrder.sorted() != live {
+            probeOrder = live
+            rng.shuffle(&probeOrder)
+            probeCursor = 0
         }
+        let id = probeOrder[probeCursor % probeOrder.count]
+        probeCursor += 1
+        return id
     }
 
     mutating func probeTimedOut(_ seq: UInt64, now: UInt64, out: inout [MembershipEffect]) {

@@ -44,9 +44,10 @@ public struct MembershipSimulationResult: Sendable {
     public var restartTimes: [UInt64] = []
     /// Per episode: ms from the end of the fault until every live member held the same view.
     public var convergenceTimes: [UInt64] = []
-    /// Suspicions of a member that was running, not paused and reachable (loss, delay).
+    /// Suspicions (one per suspected incarnation, however many observers) of a member that was
+    /// running, not paused and reachable, outside partition episodes: loss, delay, slow observers.
     public var falseSuspicions = 0
-    /// Suspicions of a paused member (expected; must be refuted).
+    /// Suspicions of a member during its pause episode (expected; must be refuted).
     public var pauseSuspicions = 0
     /// `down` of a member that was running and reachable (paused included): a violation each.
     public var falseDowns = 0

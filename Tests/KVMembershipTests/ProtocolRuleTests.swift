@@ -39,7 +39,7 @@ import Testing
         let failed = a.handle(.timer(.indirectTimeout(seq)), now: 1_950)
         #expect(a.member(target)?.status == .suspect)
         #expect(failed.changes.contains { $0.member.id == target && $0.member.status == .suspect })
-        #expect(failed.timer(.suspicion(target)) == 4_000)  // no confirmation yet: the maximum
+        #expect(failed.timer(.suspicion(target)) == 3_000)  // no confirmation yet: the maximum
         // No nack came from the 3 helpers: Lifeguard blames this node's own links.
         #expect(a.localHealth == 3)
     }
@@ -119,13 +119,15 @@ import Testing
         let t3 = c.suspicionTimeout(of: "a")!
         _ = suspect(by: "f", at: 300)
         let t4 = c.suspicionTimeout(of: "a")!
-        #expect(first == 4_000 && first > t2 && t2 > t3 && t3 > t4 && t4 == 2_000)
+        #expect(first == 3_000 && first > t2 && t2 > t3 && t3 > t4 && t4 == 1_500)
         #expect(second.timer(.suspicion("a")) == t2 - 100)  // the timer is re-armed for what is left
 
         let config = MembershipConfig()
-        #expect(MembershipInstance.suspicionTimeout(confirmations: 0, others: 10, config: config) == 4_000)
-        #expect(MembershipInstance.suspicionTimeout(confirmations: 3, others: 10, config: config) == 2_000)
-        #expect(MembershipInstance.suspicionTimeout(confirmations: 0, others: 0, config: config) == 2_000)
+        #expect(MembershipInstance.suspicionTimeout(confirmations: 0, others: 10, config: config) == 3_000)
+        #expect(MembershipInstance.suspicionTimeout(confirmations: 1, others: 10, config: config) == 2_250)
+        #expect(MembershipInstance.suspicionTimeout(confirmations: 3, others: 10, config: config) == 1_500)
+        #expect(MembershipInstance.suspicionTimeout(confirmations: 1, others: 1, config: config) == 1_500)
+        #expect(MembershipInstance.suspicionTimeout(confirmations: 0, others: 0, config: config) == 1_500)
     }
 
     @Test func anUnrefutedSuspicionEndsDownNotRemoved() {
