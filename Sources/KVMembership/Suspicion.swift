@@ -18,7 +18,7 @@ extension MembershipInstance {
     /// members (neither this node nor the suspect) could confirm.
     public static func suspicionTimeout(confirmations: Int, others: Int, config: MembershipConfig) -> UInt64 {
         let k = min(config.suspicionConfirmations, max(0, others))
-        let lo = config.suspicionMinTimeout, hi = config.suspicionMaxTimeout
+        let lo = config.suspicionMinTimeout, hi = max(config.suspicionMaxTimeout, lo)
         guard k > 0, confirmations < k else { return lo }
         let fraction = log(Double(confirmations + 1)) / log(Double(k + 1))
         let span = Double(hi - lo) * (1 - fraction)

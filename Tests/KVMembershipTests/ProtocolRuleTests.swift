@@ -244,6 +244,22 @@ import Testing
         #expect(!net.changes.contains { $0.1.member.id == "d" && $0.1.member.status == .down })
     }
 
+    @Test func aNodeDeclaredDownComesBackUpByItself() {
+        var net = TestNet(ids: ["a", "b", "c", "d"])
+        net.run(for: 3_000)
+        net.cut.insert(TestNet.address("c"))  // unreachable well past the suspicion timeout
+        net.run(for: 10_000)
+        for o in ["a", "b", "d"] { #expect(net.status(of: "c", at: o) == .down) }
+        net.cut.removeAll()
+        net.run(for: 15_000)  // push-pull with down members finds it; it refutes with a new incarnation
+        let c = net.node("c").me
+        #expect(c.status == .up && c.incarnation > 1)
+        for o in ["a", "b", "d"] {
+            #expect(net.node(o).member("c") == c)
+            #expect(net.node("c").member(o)?.status == .up)
+        }
+    }
+
     @Test func aRemovedNodeStopsWhenItHearsSo() {
         var a = makeNode()
         teach(&a, [up("b")])
