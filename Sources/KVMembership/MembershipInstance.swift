@@ -178,10 +178,17 @@ public struct MembershipInstance {
 
     // MARK: Sending
 
-    /// Sends `body` with piggybacked updates (`buddy`'s own update first, if queued).
+    /// Sends `body` with piggybacked updates. `buddy`'s own update goes first: if `buddy` is a
+    /// suspect, its suspicion is always included, even after it left the queue (Lifeguard's buddy
+    /// system: the suspected member learns it first and can refute).
     mutating func send(_ body: MembershipBody, to address: String, buddy: String? = nil,
                        out: inout [MembershipEffect]) {
-        let gossip = queue.take(max: config.maxPiggyback, limit: retransmitLimit(), first: buddy)
+        var gossip = queue.take(max: config.maxPiggyback, limit: retransmitLimit(), first: buddy)
+        if let buddy, let suspect = records[buddy]?.member, suspect.status == .suspect,
+           gossip.first?.member.id != buddy {
+            gossip.insert(MemberUpdate(member: suspect, source: me.id), at: 0)
+            if gossip.count > config.maxPiggyback { gossip.removeLast() }
+        }
         sendRaw(body, gossip: gossip, to: address, out: &out)
     }
 

@@ -55,6 +55,19 @@ import Testing
         #expect(a.member(target)?.status == .up)
     }
 
+    @Test func probesOfASuspectCarryItsSuspicion() throws {
+        var a = makeNode()
+        teach(&a, [up("b"), up("c")])
+        _ = a.handle(message(from: "c", .gossip, gossip: [MemberUpdate(member: member("b", 1, .suspect), source: "c")]), now: 0)
+        // Long after the rumour left the dissemination queue, pings to b still tell b first.
+        for t in 1...40 { _ = a.handle(.timer(.gossip), now: UInt64(t) * 10) }
+        #expect(a.pendingUpdates == 0)
+        let effects = a.handle(.timer(.protocolPeriod), now: 1_000)
+        let ping = try #require(effects.sends.first)
+        #expect(ping.to == "b:7946")  // an unconfirmed suspect is probed first
+        #expect(ping.message.gossip.first?.member == member("b", 1, .suspect))
+    }
+
     @Test func aHelperRelaysTheAckOrSendsANack() throws {
         var b = makeNode("b")
         teach(&b, [up("a"), up("c")])
