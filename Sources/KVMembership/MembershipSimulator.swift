@@ -208,7 +208,10 @@ final class EpisodeRunner {
             guard aboutRunning, suspicionsSeen.insert(SuspicionKey(node: j, incarnation: m.incarnation)).inserted
             else { return }
             if paused?.node == j { world.result.pauseSuspicions += 1 }
-            else if world.reachable(observer, j) && !partitionEpisode { world.result.falseSuspicions += 1 }
+            else if world.reachable(observer, j) && !partitionEpisode {
+                world.result.falseSuspicions += 1
+                note("false suspicion of n\(j) by n\(observer)")
+            }
         case .down, .removed:
             if var c = crashed[j], m.incarnation == c.incarnation, !c.detected.contains(observer) {
                 c.detected.insert(observer)

@@ -2,6 +2,8 @@
 struct ActiveProbe {
     var seq: UInt64
     var targetID: String
+    /// The target's incarnation when probed: a failure says nothing about a newer life.
+    var incarnation: UInt64
     var indirect = false
     var expectedNacks = 0
     var nacks = 0
@@ -29,7 +31,7 @@ extension MembershipInstance {
         }
         guard let targetID = nextProbeTarget(), let target = records[targetID]?.member else { return }
         sequence += 1
-        probe = ActiveProbe(seq: sequence, targetID: targetID)
+        probe = ActiveProbe(seq: sequence, targetID: targetID, incarnation: target.incarnation)
         // Buddy system: a suspected target hears about its suspicion first, so it can refute.
         send(.ping(seq: sequence), to: target.address, buddy: target.status == .suspect ? targetID : nil, out: &out)
         out.append(.setTimer(.probeTimeout(sequence), after: scaled(config.probeTimeout)))
@@ -85,7 +87,8 @@ extension MembershipInstance {
         out.append(.cancelTimer(.probeTimeout(p.seq)))
         out.append(.cancelTimer(.indirectTimeout(p.seq)))
         adjustHealth(p.expectedNacks > 0 ? max(0, p.expectedNacks - p.nacks) : 1)
-        suspect(p.targetID, now: now, out: &out)
+        // The target may have restarted (or refuted) while the probe ran: only suspect that life.
+        if records[p.targetID]?.member.incarnation == p.incarnation { suspect(p.targetID, now: now, out: &out) }
     }
 
     mutating func acked(_ seq: UInt64, out: inout [MembershipEffect]) {

@@ -44,6 +44,17 @@ import Testing
         #expect(a.localHealth == 3)
     }
 
+    @Test func aProbeOfAnOlderLifeDoesNotSuspectTheNewOne() throws {
+        var a = makeNode()
+        teach(&a, [up("b"), up("c")])
+        let (target, seq, _) = try Self.probe(&a)
+        _ = a.handle(.timer(.probeTimeout(seq)), now: 1_500)
+        // The target restarted meanwhile (its old process never answers).
+        _ = a.handle(message(from: target, .join(member(target, 2, .joining))), now: 1_600)
+        _ = a.handle(.timer(.indirectTimeout(seq)), now: 1_950)
+        #expect(a.member(target) == member(target, 2, .joining))
+    }
+
     @Test func anAckRelayedByAHelperCounts() throws {
         var a = makeNode()
         teach(&a, [up("b"), up("c")])
