@@ -10,6 +10,8 @@
 /// - `.send(to: address, message)`: encode with `MembershipCoding.encode` and write to that address
 ///   (drop it if the peer is unreachable — the protocol expects loss); decode incoming frames with
 ///   `MembershipCoding.decode` and feed `.message(from: address, _)` (drop frames that fail to decode);
+///   `from` must be the sender's membership address (the one it announces, as in `.send(to:)`), not a
+///   connection's ephemeral port: acks, nacks and sync replies go there;
 /// - timers: `.setTimer(id, after:)` schedules `.timer(id)` (re-setting an id replaces it), `.cancelTimer`;
 /// - `.memberChanged`: update the ring / failure view: `down` means temporarily failed (hints, no data
 ///   movement), `removed` and `leaving` mean data moves; a change about this node to `removed` means stop;

@@ -29,7 +29,8 @@ public enum MembershipBody: Sendable, Hashable {
     case sync(members: [Member], isReply: Bool)
 }
 
-/// A message between members: who sent it (id and incarnation), what, and piggybacked updates.
+/// A message between members: who sent it (id and incarnation — informational, e.g. for a shell's
+/// logs; liveness comes only from the protocol's own statements), what, and piggybacked updates.
 public struct MembershipMessage: Sendable, Hashable {
     public var senderID: String
     public var senderIncarnation: UInt64
