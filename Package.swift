@@ -35,6 +35,7 @@ let package = Package(
         .library(name: "KVPeer", targets: ["KVPeer"]),
         .library(name: "KVAntiEntropy", targets: ["KVAntiEntropy"]),
         .library(name: "KVCompare", targets: ["KVCompare"]),
+        .library(name: "KVMembership", targets: ["KVMembership"]),
     ],
     traits: [
         .trait(name: "Jemalloc", description: "Link libjemalloc as the process allocator (turn off for sanitizer builds)"),
@@ -77,6 +78,7 @@ let package = Package(
         .target(name: "KVSimulator", dependencies: ["KVCluster", "KVVersioning", "KVPartitioning", "KVHash"]),
         .target(name: "KVAntiEntropy", dependencies: ["KVCluster", "KVVersioning", "KVPartitioning", "KVHash"]),
         .target(name: "KVCompare"),
+        .target(name: "KVMembership", dependencies: ["KVHash"]),
 
         // The node: NIO shell around the cores.
         .target(
@@ -147,6 +149,7 @@ let package = Package(
         .testTarget(name: "KVVersioningTests", dependencies: ["KVVersioning", "KVHash"]),
         .testTarget(name: "KVClusterTests", dependencies: ["KVCluster", "KVVersioning", "KVPartitioning"]),
         .testTarget(name: "KVSimulatorTests", dependencies: ["KVSimulator", "KVCluster", "KVVersioning"]),
+        .testTarget(name: "KVMembershipTests", dependencies: ["KVMembership", "KVHash"]),
         .testTarget(
             name: "KVAntiEntropyTests",
             dependencies: ["KVAntiEntropy", "KVCluster", "KVVersioning", "KVPartitioning", "KVHash"]
