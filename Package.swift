@@ -84,7 +84,7 @@ let package = Package(
         .target(
             name: "KVClusterShell",
             dependencies: [
-                "KVCluster", "KVStorage", "KVPartitioning", "KVAntiEntropy",
+                "KVCluster", "KVStorage", "KVPartitioning", "KVAntiEntropy", "KVMembership",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "DequeModule", package: "swift-collections"),
@@ -94,7 +94,7 @@ let package = Package(
         .target(
             name: "KVNodeServer",
             dependencies: nio + [
-                "RESP", "KVStorage", "KVHash", "CJemallocShim", "KVCluster", "KVClusterShell", "KVVersioning", "KVPeer", "KVAntiEntropy",
+                "RESP", "KVStorage", "KVHash", "CJemallocShim", "KVCluster", "KVClusterShell", "KVVersioning", "KVPeer", "KVAntiEntropy", "KVMembership",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -124,8 +124,8 @@ public struct ClusterNode {
             transferReceived(transferID, key: key, object: object, from: from, now: now, out: &out)
         case let .transferAck(transferID, key):
             transferAcknowledged(transferID, key: key, by: from)
-        case .antiEntropy:
-            break  // the shell's anti-entropy machine handles these
+        case .antiEntropy, .membership:
+            break  // the shell's anti-entropy and membership machines handle these
         }
     }
 

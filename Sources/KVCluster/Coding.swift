@@ -140,6 +140,9 @@ public enum ClusterCoding {
         case let .antiEntropy(bytes):
             w.byte(13)
             w.blob(bytes)
+        case let .membership(bytes):
+            w.byte(14)
+            w.blob(bytes)
         }
         return w.finish()
     }
@@ -204,6 +207,8 @@ public enum ClusterCoding {
             message = .transferAck(id: id, key: try key(&r))
         case 13:
             message = .antiEntropy(bytes: Array(try r.blob(maxLength: maxAntiEntropyFrame)))
+        case 14:
+            message = .membership(bytes: Array(try r.blob(maxLength: 1 << 20)))
         default:
             throw .malformed("unknown message tag \(tag)")
         }

@@ -86,6 +86,8 @@ public enum PeerMessage: Sendable, Equatable {
     /// An anti-entropy frame (`KVAntiEntropy`'s own encoding), carried for the shell: `ClusterNode`
     /// ignores it; the shell hands it to its anti-entropy machine.
     case antiEntropy(bytes: [UInt8])
+    /// A membership (SWIM) frame (`KVMembership`'s encoding), carried for the shell like `antiEntropy`.
+    case membership(bytes: [UInt8])
 }
 
 /// Timers a node asks its shell for.

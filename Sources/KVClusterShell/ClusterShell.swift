@@ -1,6 +1,7 @@
 import DequeModule
 import KVAntiEntropy
 import KVCluster
+import KVMembership
 import KVPartitioning
 import KVStorage
 import Logging
@@ -41,8 +42,9 @@ public final class ClusterShell: @unchecked Sendable {
 
     func clockNow() -> Tick { clock() }
     func logAntiEntropy(_ text: String) { logger.warning("\(text)") }
+    func logMembership(_ text: String) { logger.notice("\(text)") }
     var discovery: SeedDiscovery
-    private var node: ClusterNode?
+    var node: ClusterNode?
     var up: Set<NodeID> = []
     private var waiting: [ClientRequestID: (ClusterAnswer) -> Void] = [:]
     private var nextClientID: ClientRequestID = 0
@@ -52,8 +54,18 @@ public final class ClusterShell: @unchecked Sendable {
     private var deadlineTask: (at: Tick, task: Scheduled<Void>)?
     private var held = Deque<(ticket: DurabilityTicket, effects: [Effect])>()
     private var armed = false
-    private var stopped = false
-    public private(set) var stats = ClusterShellStats()
+    var stopped = false
+    /// SWIM failure detection (see ClusterShell+Membership.swift).
+    public let membershipConfig: MembershipConfig
+    var swim: MembershipInstance?
+    var swimTimers: [MembershipTimer: Scheduled<Void>] = [:]
+    var swimStatus: [NodeID: MemberStatus] = [:]
+    var lastHeard: [NodeID: Tick] = [:]
+    var addressOf: [NodeID: String] = [:]
+    var idAt: [String: NodeID] = [:]
+    /// Peers the `ClusterNode` was last told are up.
+    var believedUp: Set<NodeID> = []
+    public internal(set) var stats = ClusterShellStats()
     /// A copy of the operator-facing state, refreshed every 100 ms, readable from any thread (INFO).
     public let snapshot = NIOLockedValueBox(ClusterSnapshot())
     private var snapshotTask: RepeatedTask?
@@ -68,10 +80,12 @@ public final class ClusterShell: @unchecked Sendable {
 
     public init(loop: EventLoop, self member: ClusterMember, seeds: [String], config: ClusterConfig,
                 store: StorageLocalStore, logger: Logger, antiEntropy: AntiEntropyConfig? = AntiEntropyConfig(),
+                membership: MembershipConfig = MembershipConfig(),
                 clock: @escaping @Sendable () -> Tick = { NIODeadline.now().uptimeNanoseconds / 1_000_000 }) {
         self.loop = loop
         self.config = config
         self.antiEntropyConfig = antiEntropy
+        self.membershipConfig = membership
         self.store = store
         self.logger = logger
         self.clock = clock
@@ -163,14 +177,14 @@ public final class ClusterShell: @unchecked Sendable {
             return
         }
         up.insert(id)
-        if node == nil { becomeReadyIfComplete() } else { run(.peerUp(id)) }
+        if node == nil { becomeReadyIfComplete() } else { refreshBelief(id) }
         runAntiEntropy(.peerUp(id))
     }
 
     /// The last connection to a peer was lost.
     public func peerDown(_ id: NodeID) {
         guard up.remove(id) != nil else { return }
-        if node != nil { run(.peerDown(id)) }
+        if node != nil { refreshBelief(id) }
         runAntiEntropy(.peerDown(id))
     }
 
@@ -181,6 +195,10 @@ public final class ClusterShell: @unchecked Sendable {
             return
         }
         stats.peerMessagesIn += 1
+        if case .membership(let bytes) = message {
+            membershipFrame(bytes, from: id)
+            return
+        }
         if case .antiEntropy(let bytes) = message {
             runAntiEntropy(.received(from: id, bytes: bytes))
             return
@@ -190,10 +208,28 @@ public final class ClusterShell: @unchecked Sendable {
 
     // MARK: Views for operators
 
-    /// The members once known, with whether each is believed up.
+    /// The members once known, with whether each is believed up (connected and not declared down).
     public var members: [(member: ClusterMember, isUp: Bool)] {
         let list = discovery.members ?? [discovery.selfMember]
-        return list.map { m in (m, m.id == nodeID || up.contains(m.id)) }
+        return list.map { m in (m, m.id == nodeID || (up.contains(m.id) && swimStatus[m.id] != .down)) }
+    }
+
+    /// Each member's state as operators see it: `up`, `suspect` (SWIM suspects it; not yet declared),
+    /// `down` (declared down by SWIM, or no connection), `leaving`, `removed`; and ms since this node last
+    /// had a membership frame from it (nil: never, or this node).
+    public var memberStates: [(member: ClusterMember, state: String, heardAgo: Tick?)] {
+        members.map { m, isUp in
+            if m.id == nodeID { return (m, "up", nil) }
+            let status = swimStatus[m.id]
+            let state: String
+            switch status {
+            case .suspect?: state = up.contains(m.id) ? "suspect" : "down"
+            case .leaving?: state = "leaving"
+            case .removed?: state = "removed"
+            default: state = isUp ? "up" : "down"
+            }
+            return (m, state, lastHeard[m.id].map { clockNow() &- $0 })
+        }
     }
 
     /// Seeds whose node id is still unknown.
@@ -214,6 +250,8 @@ public final class ClusterShell: @unchecked Sendable {
         snapshotTask = nil
         antiEntropyTask?.cancel()
         antiEntropyTask = nil
+        for t in swimTimers.values { t.cancel() }
+        swimTimers.removeAll()
         finishRepairs()
         for t in timers.values { t.cancel() }
         timers.removeAll()
@@ -247,7 +285,9 @@ public final class ClusterShell: @unchecked Sendable {
             "n": "\(config.n)", "r": "\(config.r)", "w": "\(config.w)",
         ])
         run(.start)
-        for m in members where m.id != nodeID && !up.contains(m.id) { run(.peerDown(m.id)) }
+        believedUp = Set(members.map(\.id).filter { $0 != nodeID })  // a new ClusterNode believes every peer up
+        for m in members where m.id != nodeID { refreshBelief(m.id) }
+        startMembership(members)
     }
 
     func run(_ event: Event) {
@@ -385,6 +425,9 @@ public struct ClusterShellStats: Sendable {
     public var droppedPeerMessages = 0
     public var heldBatches = 0
     public var storageFailures = 0
+    /// Times SWIM suspected, and declared down, a member.
+    public var suspicions = 0
+    public var downs = 0
 }
 
 /// Gathers the answers of one multi-request submission and calls back once all are in.

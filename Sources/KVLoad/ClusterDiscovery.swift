@@ -38,16 +38,21 @@ public enum ClusterDiscovery {
     /// Keys whose preference lists are compared with the cluster's at start.
     static let checkKeys: [[UInt8]] = (0..<8).map { Array("kvbench-route-check-\($0)".utf8) }
 
-    /// Parses `CLUSTER.MEMBERS` lines (`node-id host:port up|down`). A seed whose id is not known yet
+    /// Parses `CLUSTER.MEMBERS` lines (`node-id host:port state [heard=<ms>]`, state up, suspect, down,
+    /// leaving or removed; only `up` members are driven). A seed whose id is not known yet
     /// (`? host:port unknown`) means the cluster is still forming: an error.
     public static func parseMembers(_ lines: [String]) throws(LoadError) -> [ClusterTopology.Member] {
         guard !lines.isEmpty else { throw .binding("CLUSTER.MEMBERS returned no members") }
         var members: [ClusterTopology.Member] = []
         for line in lines {
             let parts = line.split(separator: " ").map(String.init)
-            guard parts.count == 3 else { throw .binding("unexpected CLUSTER.MEMBERS line '\(line)'") }
+            guard parts.count == 3 || (parts.count == 4 && parts[3].hasPrefix("heard=")) else {
+                throw .binding("unexpected CLUSTER.MEMBERS line '\(line)'")
+            }
             if parts[0] == "?" { throw .binding("cluster still forming: seed \(parts[1]) has not been heard from") }
-            guard parts[2] == "up" || parts[2] == "down" else { throw .binding("unexpected member state in '\(line)'") }
+            guard ["up", "suspect", "down", "leaving", "removed"].contains(parts[2]) else {
+                throw .binding("unexpected member state in '\(line)'")
+            }
             guard !members.contains(where: { $0.id == parts[0] }) else { throw .binding("member \(parts[0]) listed twice") }
             members.append(.init(id: parts[0], address: parts[1], isUp: parts[2] == "up"))
         }

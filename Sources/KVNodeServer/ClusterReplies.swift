@@ -92,13 +92,17 @@ enum ClusterReplies {
         CausalContextCoding.encode(context).withUnsafeBytes { out.writeRESPBulkString($0) }
     }
 
-    /// `CLUSTER.MEMBERS`: one `node-id host:port state` line per member (state: up, down, or unknown
-    /// for a seed whose id is not learned yet).
+    /// `CLUSTER.MEMBERS`: one `node-id host:port state [heard=<ms>]` line per member (state: up, suspect,
+    /// down, leaving, removed; `? host:port unknown` for a seed whose id is not learned yet).
     static func members(_ shell: ClusterShell, _ version: RESPVersion, _ out: inout ByteBuffer) {
-        let members = shell.members
+        let members = shell.memberStates
         let missing = shell.missingSeeds
         out.writeRESPArrayHeader(members.count + missing.count)
-        for (m, isUp) in members { out.writeRESPBulkString("\(m.id) \(m.clientAddress) \(isUp ? "up" : "down")") }
+        for (m, state, heard) in members {
+            // A fourth field, `heard=<ms>`, says how long ago this node last heard from the member.
+            let suffix = heard.map { " heard=\($0)ms" } ?? ""
+            out.writeRESPBulkString("\(m.id) \(m.clientAddress) \(state)\(suffix)")
+        }
         for seed in missing { out.writeRESPBulkString("? \(seed) unknown") }
     }
 

@@ -33,7 +33,7 @@ final class ClusterRuntime: @unchecked Sendable {
         let store = StorageLocalStore(engine: engine, logger: logger)
         shell = ClusterShell(loop: loop, self: ClusterMember(id: settings.nodeID, clientAddress: advertised),
                              seeds: settings.seeds, config: settings.config, store: store, logger: logger,
-                             antiEntropy: settings.antiEntropy)
+                             antiEntropy: settings.antiEntropy, membership: settings.membership)
         var peerConfig = PeerTransportConfiguration()
         peerConfig.secret = settings.secret.map { Array($0.utf8) }
         peerConfig.connectionsPerPeer = settings.connectionsPerPeer

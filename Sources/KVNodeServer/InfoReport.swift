@@ -138,6 +138,8 @@ extension CommandExecutor {
             ("cluster_peer_messages_undeliverable", String(s.stats.undeliverable)),
             ("cluster_peer_messages_dropped", String(s.stats.droppedPeerMessages)),
             ("cluster_storage_failures", String(s.stats.storageFailures)),
+            ("cluster_suspicions", String(s.stats.suspicions)),
+            ("cluster_members_declared_down", String(s.stats.downs)),
             ("cluster_rebalance_keys_sent", String(s.rebalance.keysSent)),
             ("cluster_rebalance_bytes_sent", String(s.rebalance.bytesSent)),
             ("cluster_rebalance_keys_received", String(s.rebalance.keysReceived)),

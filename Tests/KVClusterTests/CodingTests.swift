@@ -30,6 +30,7 @@ import Testing
         .transfer(id: 13, key: [5, 6], object: set),
         .transferAck(id: 14, key: [7]),
         .antiEntropy(bytes: [1, 2, 3, 255]),
+        .membership(bytes: [4, 5]),
     ]
 
     @Test(arguments: messages)
