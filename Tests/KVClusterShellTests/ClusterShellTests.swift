@@ -113,11 +113,21 @@ struct ClusterShellTests {
         switch w {
         case let .reply(.notAcknowledged(acks, required)):
             #expect(acks <= 1 && required == 2)
+        case let .reply(.unavailable(reachable, required)):
+            // On a starved machine SWIM may already have declared the unreachable peers down.
+            #expect(reachable <= 1 && required == 2)
         default:
             Issue.record("expected notAcknowledged, got \(w)")
         }
         let r = await c.ask("n1", .get(key: bytes("y"), quorum: Quorum(2)))
-        #expect(r == .reply(.readTimedOut(answered: 1, required: 2)) || r == .reply(.readTimedOut(answered: 0, required: 2)))
+        switch r {
+        case let .reply(.readTimedOut(answered, required)):
+            #expect(answered <= 1 && required == 2)
+        case let .reply(.unavailable(reachable, required)):
+            #expect(reachable <= 1 && required == 2)
+        default:
+            Issue.record("expected readTimedOut, got \(r)")
+        }
     }
 
     @Test("under fsync always, replies wait for the log and still arrive")
