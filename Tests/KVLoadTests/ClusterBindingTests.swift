@@ -76,12 +76,22 @@ struct ClusterBindingTests {
             try await server.start()
             servers.append(server)
         }
-        return Cluster(servers: servers, ports: ports, directory: directory)
+        let cluster = Cluster(servers: servers, ports: ports, directory: directory)
+        // Wait until every node knows the whole membership and sees every peer up (on a loaded machine
+        // discovery can take a while; operations sent before then would be refused, not routed).
+        for _ in 0..<200 {
+            let fields = try info(cluster, settle: false).values
+            if fields.count == 3, fields.allSatisfy({ $0["cluster_members_up"] == 3 }) {
+                break
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return cluster
     }
 
     /// `INFO cluster` fields of each node, by node id.
-    static func info(_ cluster: Cluster) throws -> [String: [String: Int]] {
-        Thread.sleep(forTimeInterval: 0.3)  // the INFO snapshot refreshes every 100 ms
+    static func info(_ cluster: Cluster, settle: Bool = true) throws -> [String: [String: Int]] {
+        if settle { Thread.sleep(forTimeInterval: 0.3) }  // the INFO snapshot refreshes every 100 ms
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { try? group.syncShutdownGracefully() }
         var out: [String: [String: Int]] = [:]
