@@ -16,6 +16,7 @@ import argparse
 import os
 import shutil
 import signal
+import random
 import socket
 import subprocess
 import sys
@@ -26,17 +27,13 @@ import time
 import redis
 
 
-def free_base_port():
-    """A port p such that p..p+3 and p+10000..p+10003 are all free now."""
+def free_base_port(count=4):
+    """A port p such that p..p+count-1 and p+10000..p+10000+count-1 are all free now (below the ephemeral
+    range where possible, so outgoing connections cannot take them)."""
     for _ in range(200):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        p = s.getsockname()[1]
-        s.close()
-        if p + 10004 > 65535:
-            continue
+        p = random.randint(20000, 22700)  # p + 10000 + count stays below 32768, the start of the ephemeral range
         ok = True
-        for q in [p + i for i in range(4)] + [p + 10000 + i for i in range(4)]:
+        for q in [p + i for i in range(count)] + [p + 10000 + i for i in range(count)]:
             t = socket.socket()
             try:
                 t.bind(("127.0.0.1", q))

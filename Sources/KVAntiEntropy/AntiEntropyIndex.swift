@@ -91,7 +91,7 @@ public protocol AntiEntropySource: AnyObject {
 /// it and hand the decorator to `ClusterNode`; at start, `indexExisting(keys:)` loads what is on disk.
 public final class AntiEntropyStore: LocalStore, AntiEntropySource {
     public let inner: any LocalStore
-    public let index: AntiEntropyIndex
+    public private(set) var index: AntiEntropyIndex
 
     public init(wrapping inner: any LocalStore, index: AntiEntropyIndex) {
         self.inner = inner
@@ -101,6 +101,12 @@ public final class AntiEntropyStore: LocalStore, AntiEntropySource {
     /// Indexes keys already in the wrapped store (one pass at start-up).
     public func indexExisting(keys: some Sequence<[UInt8]>) {
         for key in keys { index.record(key: key, siblings: inner.object(for: key)?.siblings) }
+    }
+
+    /// Switches to `index` (new ranges after a ring change) and indexes every stored key into it.
+    public func reindex(_ index: AntiEntropyIndex) {
+        self.index = index
+        indexExisting(keys: inner.allKeys())
     }
 
     public func siblings(for key: [UInt8]) -> SiblingSet? { inner.object(for: key)?.siblings }

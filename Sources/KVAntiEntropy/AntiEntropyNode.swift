@@ -67,7 +67,7 @@ public enum AntiEntropyEffect: Sendable, Equatable {
 public struct AntiEntropyNode {
     public let id: NodeID
     public let config: AntiEntropyConfig
-    public let index: AntiEntropyIndex
+    public private(set) var index: AntiEntropyIndex
     let source: any AntiEntropySource
     let sessionIDBase: UInt64
     var counter: UInt64 = 0
@@ -90,6 +90,20 @@ public struct AntiEntropyNode {
             TokenBucket(bytesPerSecond: max(1, $0), burst: max(1, config.burstBytes),
                         ticksPerSecond: max(1, config.ticksPerSecond))
         }
+    }
+
+    /// The ring changed: ends every session (telling the peers), forgets queued work, and continues
+    /// with `index` (built for the new ranges). The next periodic round, a full interval later, compares
+    /// the new ranges (`.repairAll` still runs at once).
+    public mutating func replaceIndex(_ index: AntiEntropyIndex, now: Tick) -> [AntiEntropyEffect] {
+        var out: [AntiEntropyEffect] = []
+        for key in sessions.keys.sorted() { abort(key, .ringChanged, now: now, out: &out) }
+        queue.removeAll()
+        self.index = index
+        // Not at once: right after a ring change the replicas of a range are still being filled by
+        // rebalancing (and peers may still hold the old view); comparing now would only duplicate that.
+        nextRoundAt = now + config.interval
+        return out
     }
 
     /// Sessions in progress (both roles).

@@ -51,6 +51,8 @@ public enum AbortReason: UInt8, Sendable, Equatable {
     case peerDown = 5
     /// The responder already runs as many sessions as it accepts.
     case busy = 6
+    /// The ring changed under the session: its ranges were recomputed.
+    case ringChanged = 7
 }
 
 /// One anti-entropy message between two replicas of a range. Sessions are named by the

@@ -28,6 +28,9 @@ public struct ClusterConfig: Sendable, Equatable {
     public var hintCapacity: Int = 100_000
     /// Most handoff messages sent per handoff tick.
     public var handoffBatch: Int = 64
+    /// Rebalancing's bandwidth cap: most value bytes a node streams to new owners per handoff tick
+    /// (nil: only `handoffBatch` bounds it). A key larger than the cap still goes, alone in its tick.
+    public var rebalanceBytesPerTick: Int? = nil
     /// The coordinator keeps a hinted copy for a primary that no fallback stands in for (fewer than
     /// N + 1 nodes up) and for every target that had not confirmed a stamped write by its timeout
     /// (crashed mid-request, message lost), and hands it off when that node is up (as Cassandra does),

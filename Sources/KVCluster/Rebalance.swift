@@ -60,7 +60,8 @@ extension ClusterNode {
         placement = Placement(membership: membership, n: config.n, tokensPerNode: config.tokensPerNode)
         down = down.filter { membership.index(of: $0) != nil }
         var pass = RebalancePass(previous: previous, keys: store.allKeys())
-        if let old = rebalance { pass.inFlight = old.inFlight }  // their acks still count
+        // Acks of transfers still in flight count, unless their owner left the ring (never acks, never retried).
+        if let old = rebalance { pass.inFlight = old.inFlight.filter { membership.index(of: $0.value.owner) != nil } }
         rebalance = pass
         rebalanceStats.changes += 1
     }
@@ -86,7 +87,9 @@ extension ClusterNode {
             rebalanceStats.retries += 1
             sent += 1
         }
-        while sent < config.handoffBatch && pass.next < pass.keys.count {
+        var bytes = 0
+        while sent < config.handoffBatch && pass.next < pass.keys.count
+            && (config.rebalanceBytesPerTick.map { bytes < $0 } ?? true) {
             let key = pass.keys[pass.next]
             pass.next += 1
             pass.queued.remove(key)
@@ -105,7 +108,9 @@ extension ClusterNode {
                 pass.inFlight[transferID] = .init(key: key, owner: owner, sentAt: now)
                 out.send(.transfer(id: transferID, key: key, object: object.siblings), to: owner, self: id)
                 rebalanceStats.keysSent += 1
-                rebalanceStats.bytesSent += object.siblings.siblings.reduce(0) { $0 + $1.value.count }
+                let size = object.siblings.siblings.reduce(0) { $0 + $1.value.count }
+                rebalanceStats.bytesSent += size
+                bytes += size
                 sent += 1
             }
             if leaving && owners.isEmpty { dropIfNoLongerReplicated(key, pass: &pass) }

@@ -16,6 +16,7 @@ extension ClusterShell {
         let index = AntiEntropyIndex(ranges: ReplicaRanges(placement: placement, node: nodeID), shape: .standard)
         let wrapped = AntiEntropyStore(wrapping: store, index: index)
         wrapped.indexExisting(keys: store.allKeys())
+        antiEntropyStore = wrapped
         antiEntropy = AntiEntropyNode(id: nodeID, index: index, source: wrapped, config: aeConfig,
                                       sessionIDBase: store.currentIncarnation &+ 1)
         for peer in up { runAntiEntropy(.peerUp(peer)) }
@@ -45,7 +46,19 @@ extension ClusterShell {
 
     func runAntiEntropy(_ event: AntiEntropyEvent) {
         guard antiEntropy != nil else { return }
-        let effects = antiEntropy!.handle(event, now: clockNow())
+        executeAntiEntropy(antiEntropy!.handle(event, now: clockNow()))
+    }
+
+    /// The ring changed: the trees are rebuilt for this node's new ranges (one pass over the keys) and
+    /// sessions on the old ranges end.
+    func ringChangedForAntiEntropy(_ placement: Placement) {
+        guard antiEntropy != nil, let wrapped = antiEntropyStore else { return }
+        let index = AntiEntropyIndex(ranges: ReplicaRanges(placement: placement, node: nodeID), shape: .standard)
+        wrapped.reindex(index)
+        executeAntiEntropy(antiEntropy!.replaceIndex(index, now: clockNow()))
+    }
+
+    private func executeAntiEntropy(_ effects: [AntiEntropyEffect]) {
         var sent = false
         for effect in effects {
             switch effect {

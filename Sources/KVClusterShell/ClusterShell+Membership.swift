@@ -17,7 +17,8 @@ extension ClusterShell {
         swim = MembershipInstance(id: nodeID, address: discovery.selfMember.clientAddress, incarnation: persisted + 1,
                                   seed: rng.next(), config: membershipConfig)
         runMembership(.start)
-        runMembership(.join(seeds: members.filter { $0.id != nodeID }.map(\.clientAddress)))
+        for target in joinTargets { link?.connect(clientAddress: target) }
+        runMembership(.join(seeds: members.filter { $0.id != nodeID }.map(\.clientAddress) + joinTargets))
     }
 
     func runMembership(_ event: MembershipEvent) {
@@ -27,8 +28,11 @@ extension ClusterShell {
         for effect in effects {
             switch effect {
             case let .send(to, message):
-                if let id = idAt[to], link?.send(.membership(bytes: MembershipCoding.encode(message)), to: id) == true {
+                let bytes = MembershipCoding.encode(message)
+                if let id = idAt[to], link?.send(.membership(bytes: bytes), to: id) == true {
                     sent = true
+                } else {
+                    queueMembership(bytes, to: to)
                 }
             case let .setTimer(timer, after):
                 swimTimers.removeValue(forKey: timer)?.cancel()
@@ -59,7 +63,11 @@ extension ClusterShell {
 
     private func memberChanged(_ change: MembershipChange) {
         let m = change.member
-        guard m.id != nodeID else { return }
+        guard m.id != nodeID else {
+            selfStatusChanged(m.status)
+            return
+        }
+        if m.status != .removed { learnAddress(m.id, m.address, dial: true) }
         swimStatus[m.id] = m.status
         logMembership("member \(m.id) \(change.previous.map { "\($0.status)" } ?? "new") -> \(m.status) (incarnation \(m.incarnation)\(change.isRestart ? ", restarted" : ""))")
         switch m.status {
@@ -68,6 +76,7 @@ extension ClusterShell {
         default: break
         }
         refreshBelief(m.id)
+        ringMemberChanged(m)
     }
 
     /// Tells the `ClusterNode` whether `id` is up: connected, and not declared down by SWIM.

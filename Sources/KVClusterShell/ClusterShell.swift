@@ -15,6 +15,13 @@ public protocol ClusterPeerLink: AnyObject {
     @discardableResult func send(_ message: PeerMessage, to node: NodeID) -> Bool
     /// Sends what was queued.
     func flush()
+    /// Starts (and keeps) connections to a member learned while running (joined, or gossiped about).
+    /// Idempotent.
+    func connect(clientAddress: String)
+}
+
+extension ClusterPeerLink {
+    public func connect(clientAddress: String) {}
 }
 
 /// How a client request ended, as the shell reports it to the connection that asked.
@@ -63,6 +70,18 @@ public final class ClusterShell: @unchecked Sendable {
     var lastHeard: [NodeID: Tick] = [:]
     var addressOf: [NodeID: String] = [:]
     var idAt: [String: NodeID] = [:]
+    /// The members the ring is built from (see ClusterShell+Ring.swift), once known.
+    var ring: [ClusterMember] = []
+    /// A ring change waits here until the end of the current loop round (several member changes
+    /// learned from one sync message become one ring change).
+    var pendingRing: [ClusterMember]?
+    /// Membership frames for peers not connected yet (just learned, being dialed), by client address.
+    var membershipOutbox: [String: [[UInt8]]] = [:]
+    /// Client addresses given to `CLUSTER.JOIN` / `--join`: SWIM joins through them.
+    public var joinTargets: [String] = []
+    var pendingJoins: Set<String> = []
+    var leave = LeaveProgress.none
+    var rebalanceStartedAt: Tick?
     /// Peers the `ClusterNode` was last told are up.
     var believedUp: Set<NodeID> = []
     public internal(set) var stats = ClusterShellStats()
@@ -74,6 +93,7 @@ public final class ClusterShell: @unchecked Sendable {
     /// Anti-entropy settings; nil turns it off (no Merkle trees kept, no sessions).
     public let antiEntropyConfig: AntiEntropyConfig?
     var antiEntropy: AntiEntropyNode?
+    var antiEntropyStore: AntiEntropyStore?
     var antiEntropyTask: RepeatedTask?
     var repairWaiters: [(AntiEntropyTotals) -> Void] = []
     var repairBaseline = AntiEntropyTotals()
@@ -107,12 +127,16 @@ public final class ClusterShell: @unchecked Sendable {
     }
 
     private func publishSnapshot() {
+        progressTick()
         let members = self.members
-        let s = ClusterSnapshot(
+        var s = ClusterSnapshot(
             nodeID: nodeID, ready: node != nil, members: members.count, membersUp: members.filter(\.isUp).count,
             missingSeeds: discovery.missing, pendingRequests: pendingRequestCount, hints: store.hintCount,
             heldEffectBatches: held.count, stats: stats, antiEntropy: antiEntropy?.totals,
             rebalance: node?.rebalanceStats ?? RebalanceStats())
+        s.ringMembers = ring.count
+        s.rebalancing = node?.isRebalancing ?? false
+        s.leaveState = leave.description
         snapshot.withLockedValue { $0 = s }
     }
 
@@ -136,6 +160,10 @@ public final class ClusterShell: @unchecked Sendable {
         for (i, request) in requests.enumerated() {
             guard !stopped else {
                 collector.set(i, .refused("CLUSTERDOWN the node is shutting down"))
+                continue
+            }
+            guard leave != .left else {
+                collector.set(i, .refused("CLUSTERDOWN this node left the cluster (CLUSTER.LEAVE); use another member"))
                 continue
             }
             guard node != nil else {
@@ -172,11 +200,12 @@ public final class ClusterShell: @unchecked Sendable {
                 logger.error("seed \(seedAddress): \(error)")
                 return
             }
-        } else if !isMember(id) {
-            logger.warning("ignoring peer \(id) at \(seedAddress): not a member of this cluster")
-            return
+        } else if addressOf[id] == nil {
+            // A peer this node dialed itself (a join target, or a member learned by gossip).
+            learnAddress(id, seedAddress, dial: false)
         }
         up.insert(id)
+        flushMembershipOutbox(to: id, address: seedAddress)
         if node == nil { becomeReadyIfComplete() } else { refreshBelief(id) }
         runAntiEntropy(.peerUp(id))
     }
@@ -210,8 +239,10 @@ public final class ClusterShell: @unchecked Sendable {
 
     /// The members once known, with whether each is believed up (connected and not declared down).
     public var members: [(member: ClusterMember, isUp: Bool)] {
-        let list = discovery.members ?? [discovery.selfMember]
-        return list.map { m in (m, m.id == nodeID || (up.contains(m.id) && swimStatus[m.id] != .down)) }
+        let list = node == nil ? (discovery.members ?? [discovery.selfMember]) : ringAndKnownMembers
+        return list.map { m in
+            (m, m.id == nodeID ? leave != .left : up.contains(m.id) && swimStatus[m.id] != .down && swimStatus[m.id] != .removed)
+        }
     }
 
     /// Each member's state as operators see it: `up`, `suspect` (SWIM suspects it; not yet declared),
@@ -219,10 +250,17 @@ public final class ClusterShell: @unchecked Sendable {
     /// had a membership frame from it (nil: never, or this node).
     public var memberStates: [(member: ClusterMember, state: String, heardAgo: Tick?)] {
         members.map { m, isUp in
-            if m.id == nodeID { return (m, "up", nil) }
+            if m.id == nodeID {
+                switch leave {
+                case .none: return (m, swim?.me.status == .joining ? "joining" : "up", nil)
+                case .handingOver: return (m, "leaving", nil)
+                case .left: return (m, "removed", nil)
+                }
+            }
             let status = swimStatus[m.id]
             let state: String
             switch status {
+            case .joining?: state = "joining"
             case .suspect?: state = up.contains(m.id) ? "suspect" : "down"
             case .leaving?: state = "leaving"
             case .removed?: state = "removed"
@@ -265,12 +303,16 @@ public final class ClusterShell: @unchecked Sendable {
 
     // MARK: Driving the node
 
+    /// A peer this node talks to: on the ring, or learned (joining, leaving, gossiped about).
     private func isMember(_ id: NodeID) -> Bool {
-        discovery.members?.contains { $0.id == id } ?? false
+        addressOf[id] != nil || ring.contains { $0.id == id }
     }
 
-    private func becomeReadyIfComplete() {
-        guard node == nil, let members = discovery.members else { return }
+    func becomeReadyIfComplete() {
+        guard node == nil else { return }
+        // A ring persisted by an earlier run (it may hold members that joined later) wins over the seeds.
+        let persisted = store.meta("ring").map(SeedDiscovery.decode) ?? []
+        guard let members = persisted.contains(where: { $0.id == nodeID }) ? persisted : discovery.members else { return }
         let membership: Membership
         do {
             membership = try SeedDiscovery.membership(members)
@@ -279,6 +321,8 @@ public final class ClusterShell: @unchecked Sendable {
             return
         }
         store.setMeta("members", SeedDiscovery.encode(members))
+        store.setMeta("ring", SeedDiscovery.encode(members))
+        ring = members
         node = ClusterNode(id: nodeID, membership: membership, config: config, store: startAntiEntropy(membership))
         logger.info("cluster membership known, coordinating", metadata: [
             "members": "\(members.map { "\($0.id)@\($0.clientAddress)" }.joined(separator: ","))",
@@ -414,6 +458,10 @@ public struct ClusterSnapshot: Sendable {
     /// Anti-entropy totals (nil when it is off).
     public var antiEntropy: AntiEntropyTotals?
     public var rebalance = RebalanceStats()
+    /// Members on this node's ring, whether a rebalancing pass runs, and `CLUSTER.LEAVE` progress.
+    public var ringMembers = 0
+    public var rebalancing = false
+    public var leaveState = "none"
 }
 
 /// Counters a shell keeps for `INFO cluster`.
@@ -428,6 +476,11 @@ public struct ClusterShellStats: Sendable {
     /// Times SWIM suspected, and declared down, a member.
     public var suspicions = 0
     public var downs = 0
+    /// Ring changes applied (joins, leaves, removals), and the time spent rebalancing after them.
+    public var ringChanges = 0
+    public var rebalanceMillis: Tick = 0
+    /// How long the last rebalancing pass took (from the ring change until every key was handed over).
+    public var lastRebalanceMillis: Tick = 0
 }
 
 /// Gathers the answers of one multi-request submission and calls back once all are in.

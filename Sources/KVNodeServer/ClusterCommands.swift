@@ -12,7 +12,8 @@ extension CommandExecutor {
                         _ out: inout ByteBuffer) -> CommandOutcome? {
         guard context.cluster != nil else {
             switch kind {
-            case .kvGet, .kvPut, .kvDel, .kvGetLocal, .kvRepair, .clusterMembers, .clusterRing:
+            case .kvGet, .kvPut, .kvDel, .kvGetLocal, .kvRepair, .clusterMembers, .clusterRing,
+                 .clusterJoin, .clusterLeave, .clusterRemove, .clusterRebalance:
                 return error(&out, "ERR this node is not part of a cluster (start kvnode with --node-id and --seeds)")
             default:
                 return nil
@@ -58,9 +59,29 @@ extension CommandExecutor {
         case .clusterRing:
             let k = command.count > 1 ? key(command[1]) : nil
             return .awaitCluster(ClusterCall { shell, _, out in ClusterReplies.ring(shell, key: k, &out) })
+        case .clusterJoin:
+            let address = String(decoding: command[1].readableBytesView, as: UTF8.self)
+            guard ClusterSettings.parseAddress(address) != nil else {
+                return error(&out, "ERR CLUSTER.JOIN takes the host:port of a running member")
+            }
+            return operatorCall { $0.join(address) }
+        case .clusterLeave:
+            return operatorCall { $0.leaveCluster() }
+        case .clusterRemove:
+            let id = String(decoding: command[1].readableBytesView, as: UTF8.self)
+            return operatorCall { $0.removeMember(id) }
+        case .clusterRebalance:
+            return .awaitCluster(ClusterCall(inspect: ClusterReplies.rebalance))
         default:
             return nil
         }
+    }
+
+    /// An operator command run on the shell's loop: `+OK`, or an error saying why not.
+    private func operatorCall(_ body: @escaping @Sendable (ClusterShell) -> String?) -> CommandOutcome {
+        .awaitCluster(ClusterCall(inspect: { shell, _, out in
+            if let problem = body(shell) { out.writeRESPError("ERR \(problem)") } else { out.writeRESPSimpleString("OK") }
+        }))
     }
 
     private func call(_ requests: [ClientRequest], _ format: @escaping ClusterCall.Format) -> CommandOutcome {

@@ -94,6 +94,21 @@ enum ClusterReplies {
 
     /// `CLUSTER.MEMBERS`: one `node-id host:port state [heard=<ms>]` line per member (state: up, suspect,
     /// down, leaving, removed; `? host:port unknown` for a seed whose id is not learned yet).
+    /// `CLUSTER.REBALANCE`: `field:value` lines (as INFO) with what this node moved for ring changes.
+    static func rebalance(_ shell: ClusterShell, _ version: RESPVersion, _ out: inout ByteBuffer) {
+        let r = shell.rebalanceStats
+        let fields: [(String, String)] = [
+            ("rebalancing", shell.isRebalancing ? "1" : "0"), ("ring_members", shell.ringMemberIDs.sorted().joined(separator: ",")),
+            ("ring_changes", String(shell.stats.ringChanges)), ("keys_sent", String(r.keysSent)),
+            ("bytes_sent", String(r.bytesSent)), ("keys_received", String(r.keysReceived)),
+            ("bytes_received", String(r.bytesReceived)), ("keys_dropped", String(r.keysDropped)),
+            ("retries", String(r.retries)), ("last_ms", String(shell.stats.lastRebalanceMillis)),
+            ("total_ms", String(shell.stats.rebalanceMillis)), ("leave_state", shell.leaveState),
+            ("pass", shell.rebalanceSummary),
+        ]
+        out.writeRESPBulkString(fields.map { "\($0.0):\($0.1)\r\n" }.joined())
+    }
+
     static func members(_ shell: ClusterShell, _ version: RESPVersion, _ out: inout ByteBuffer) {
         let members = shell.memberStates
         let missing = shell.missingSeeds

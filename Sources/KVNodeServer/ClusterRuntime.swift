@@ -34,6 +34,7 @@ final class ClusterRuntime: @unchecked Sendable {
         shell = ClusterShell(loop: loop, self: ClusterMember(id: settings.nodeID, clientAddress: advertised),
                              seeds: settings.seeds, config: settings.config, store: store, logger: logger,
                              antiEntropy: settings.antiEntropy, membership: settings.membership)
+        shell.joinTargets = settings.join
         var peerConfig = PeerTransportConfiguration()
         peerConfig.secret = settings.secret.map { Array($0.utf8) }
         peerConfig.connectionsPerPeer = settings.connectionsPerPeer
@@ -93,6 +94,20 @@ extension ClusterRuntime: PeerTransportDelegate, ClusterPeerLink {
     func peerDown(_ node: NodeID) {
         logger.warning("peer down", metadata: ["peer": "\(node)"])
         shell.peerDown(node)
+    }
+
+    func peerAccepted(_ node: NodeID, clientAddress: String) {
+        shell.peerIntroduced(node, clientAddress: clientAddress)
+    }
+
+    /// Dials a member learned while running (a join target, a member that joined, one gossiped about).
+    func connect(clientAddress: String) {
+        guard let (host, port) = ClusterSettings.parseAddress(clientAddress),
+              clientAddress != (settings.advertisedAddress ?? "\(clientHost):\(clientPort)") else { return }
+        let peer = PeerAddress(host: host, port: port + settings.peerPortOffset)
+        guard seedForPeer[peer] == nil else { return }
+        seedForPeer[peer] = clientAddress
+        transport.dial(peer)
     }
 
     func peerMessage(_ message: PeerMessage, from node: NodeID) {

@@ -47,7 +47,8 @@ public struct CommandExecutor: Sendable {
         }
         if let outcome = clusterCommand(spec.kind, command, session, &out) { return outcome }
         switch spec.kind {
-        case .kvGet, .kvPut, .kvDel, .kvGetLocal, .kvRepair, .clusterMembers, .clusterRing:
+        case .kvGet, .kvPut, .kvDel, .kvGetLocal, .kvRepair, .clusterMembers, .clusterRing,
+             .clusterJoin, .clusterLeave, .clusterRemove, .clusterRebalance:
             return error(&out, "ERR this node is not part of a cluster")
         case .get: return get(command, session, &out)
         case .set: return set(command, session, &out)

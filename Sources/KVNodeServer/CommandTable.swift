@@ -7,7 +7,8 @@ public enum CommandKind: UInt8, Sendable, CaseIterable {
     case ping, echo, get, set, del, exists, mget, mset, dbsize, info, auth, hello, command, config,
          select, quit, flushall, flushdb, client, ttl, pttl, strlen, setnx,
          setex, type, time, reset, unlink,
-         kvGet, kvPut, kvDel, kvGetLocal, kvRepair, clusterMembers, clusterRing
+         kvGet, kvPut, kvDel, kvGetLocal, kvRepair, clusterMembers, clusterRing,
+         clusterJoin, clusterLeave, clusterRemove, clusterRebalance
 }
 
 /// Static facts about one command.
@@ -86,6 +87,10 @@ public struct CommandTable: Sendable {
             CommandSpec(.kvRepair, "kv.repair", 1, ["admin"]),
             CommandSpec(.clusterMembers, "cluster.members", 1, ["loading", "stale"]),
             CommandSpec(.clusterRing, "cluster.ring", -1, ["loading", "stale"]),
+            CommandSpec(.clusterJoin, "cluster.join", 2, ["admin"]),
+            CommandSpec(.clusterLeave, "cluster.leave", 1, ["admin"]),
+            CommandSpec(.clusterRemove, "cluster.remove", 2, ["admin"]),
+            CommandSpec(.clusterRebalance, "cluster.rebalance", 1, ["loading", "stale"]),
         ]
         var byHash: [UInt64: Int] = [:]
         for (i, spec) in specs.enumerated() {

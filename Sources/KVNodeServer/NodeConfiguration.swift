@@ -58,6 +58,8 @@ public struct ClusterSettings: Sendable {
     public var nodeID: String
     /// `host:port` client addresses of all members (this node's own included or not).
     public var seeds: [String]
+    /// Client addresses of running members to join through (`--join`); empty for a static cluster.
+    public var join: [String] = []
     /// Address this node's peers use to reach its client port (default: `host:port` of the node).
     public var advertisedAddress: String?
     /// A member's peer port is its client port plus this (Redis Cluster's bus convention); same on every node.

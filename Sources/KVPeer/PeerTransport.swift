@@ -11,6 +11,13 @@ public protocol PeerTransportDelegate: AnyObject {
     func peerDown(_ node: NodeID)
     /// A message arrived from an authenticated peer (on any of its connections, inbound or outbound).
     func peerMessage(_ message: PeerMessage, from node: NodeID)
+    /// An inbound connection finished its handshake: the peer's id and the client address it announced
+    /// (a node that joined after this one started is learned this way, then dialed back).
+    func peerAccepted(_ node: NodeID, clientAddress: String)
+}
+
+extension PeerTransportDelegate {
+    public func peerAccepted(_ node: NodeID, clientAddress: String) {}
 }
 
 /// One of the `connectionsPerPeer` outbound connections kept to a dialed address.
@@ -235,6 +242,7 @@ public final class PeerTransport {
         stats.connectionsEstablished += 1
         guard let slot = connection.slot else {
             logger.debug("accepted peer connection", metadata: ["node": "\(hello.nodeID)"])
+            delegate?.peerAccepted(hello.nodeID, clientAddress: hello.clientAddress)
             return
         }
         slot.attempt = 0

@@ -67,6 +67,12 @@ struct KVNodeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Cluster mode: client addresses of every member, this node included. Every member must be given the same list.", valueName: "host:port,host:port,..."))
     var seeds: String?
 
+    @Option(help: ArgumentHelp("Cluster: join a running cluster through any of these members (instead of, or besides, --seeds). The node joins with SWIM and its share of the ring streams to it in the background.", valueName: "host:port,..."))
+    var join: String?
+
+    @Option(name: .customLong("rebalance-rate"), help: ArgumentHelp("Cluster: rebalancing bandwidth cap per node, value bytes per second streamed to new owners (0: no cap beyond 1024 keys per 250 ms).", valueName: "bytes"))
+    var rebalanceRate = 32 << 20
+
     @Option(name: .customLong("advertise"), help: ArgumentHelp("Cluster: this node's client address as written in --seeds (default: --host:--port; set it when binding 0.0.0.0).", valueName: "host:port"))
     var advertise: String?
 
@@ -118,11 +124,17 @@ struct KVNodeCommand: AsyncParsableCommand {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         guard maxBulkLen > 0, maxArgs > 0 else { throw ValidationError("limits must be positive") }
         guard segmentSize >= 4096 else { throw ValidationError("--segment-size must be at least 4096") }
-        if let seeds {
+        if let join {
+            for s in join.split(separator: ",") where ClusterSettings.parseAddress(String(s)) == nil {
+                throw ValidationError("--join: '\(s)' is not host:port")
+            }
+            guard rebalanceRate >= 0 else { throw ValidationError("--rebalance-rate must be >= 0") }
+        }
+        if let seeds = seeds ?? join.map({ _ in "" }) {
             guard let nodeID, !nodeID.isEmpty, nodeID.utf8.count <= 255, !nodeID.contains(" ") else {
                 throw ValidationError("--seeds needs --node-id (1-255 bytes, no spaces)")
             }
-            for s in seeds.split(separator: ",") where ClusterSettings.parseAddress(String(s)) == nil {
+            for s in seeds.split(separator: ",") where seeds != "" && ClusterSettings.parseAddress(String(s)) == nil {
                 throw ValidationError("--seeds: '\(s)' is not host:port")
             }
             guard (1...64).contains(replicas), (1...replicas).contains(readQuorum), (1...replicas).contains(writeQuorum) else {
@@ -139,7 +151,7 @@ struct KVNodeCommand: AsyncParsableCommand {
                 throw ValidationError("--advertise: '\(advertise)' is not host:port")
             }
         } else if nodeID != nil {
-            throw ValidationError("--node-id needs --seeds (the members' client addresses)")
+            throw ValidationError("--node-id needs --seeds (the members' client addresses) or --join")
         }
         guard MemorySize.parse(maxmemory) != nil else {
             throw ValidationError("--maxmemory must be bytes or a size like 512kb, 100mb, 2gb (got '\(maxmemory)')")
@@ -169,8 +181,13 @@ struct KVNodeCommand: AsyncParsableCommand {
         config.segmentSizeLimit = segmentSize
         if let bytes = MemorySize.parse(maxmemory), bytes > 0 { config.maxMemoryBytes = bytes }
         config.logLevel = level
-        if let seeds, let nodeID {
-            var cluster = ClusterSettings(nodeID: nodeID, seeds: seeds.split(separator: ",").map(String.init))
+        if seeds != nil || join != nil, let nodeID {
+            let me = advertise ?? "\(host):\(port)"
+            var cluster = ClusterSettings(nodeID: nodeID, seeds: seeds?.split(separator: ",").map(String.init) ?? [me])
+            cluster.join = join?.split(separator: ",").map(String.init) ?? []
+            if rebalanceRate > 0 {
+                cluster.config.rebalanceBytesPerTick = max(1, rebalanceRate / 1000 * Int(cluster.config.handoffInterval))
+            }
             cluster.peerPortOffset = peerPortOffset
             cluster.advertisedAddress = advertise
             cluster.secret = clusterSecret
