@@ -175,3 +175,38 @@ struct SeedDiscoveryTests {
         #expect(d.members == members)
     }
 }
+
+@Suite("Ring changes through the shell")
+struct RingChangeShellTests {
+    @Test("removing a crashed member takes it off every ring and re-creates its replicas on the others")
+    func removeRecreatesReplicas() async throws {
+        let c = try ShellCluster(nodes: 4)
+        defer { try? c.shutdown() }
+        let keys = (0..<60).map { bytes("k\($0)") }
+        for k in keys {
+            let w = await c.ask("n1", .plainSet(key: k, value: bytes("v"), quorum: Quorum(3)))
+            guard case .reply(.written) = w else { Issue.record("write: \(w)"); return }
+        }
+        try c.crash("n4")
+        let problem = try c.onLoop { c.shells["n1"]!.removeMember("n4") }
+        #expect(problem == nil)
+        #expect(try c.onLoop { c.shells["n1"]!.removeMember("nobody") } == "unknown member 'nobody'")
+        #expect(try c.onLoop { c.shells["n1"]!.removeMember("n1") } != nil)
+        // Gossip spreads the removal; each survivor drops n4 from its ring and rebalances.
+        var copies = 0
+        var rings: [[NodeID]] = []
+        for _ in 0..<300 {
+            rings = try c.onLoop { ["n1", "n2", "n3"].map { c.shells[$0]!.ringMemberIDs.sorted() } }
+            let busy = try c.onLoop { ["n1", "n2", "n3"].contains { c.shells[$0]!.isRebalancing } }
+            copies = 0
+            for k in keys {
+                for id in ["n1", "n2", "n3"] where values(await c.ask(id, .getLocal(key: k))) == ["v"] { copies += 1 }
+            }
+            if rings.allSatisfy({ $0 == ["n1", "n2", "n3"] }) && !busy && copies == 3 * keys.count { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(rings.allSatisfy { $0 == ["n1", "n2", "n3"] })
+        #expect(copies == 3 * keys.count)
+        #expect(try c.onLoop { c.shells["n2"]!.stats.ringChanges } == 1)
+    }
+}
