@@ -37,9 +37,18 @@ public final class AntiEntropyIndex {
     /// Records a key's new state (nil: removed). Keys this node does not replicate are ignored.
     public func record(key: [UInt8], siblings: SiblingSet?) {
         let keyHash = Placement.hash(key)
+        guard ranges.rangeIndex(forKeyHash: keyHash) != nil else { return }
+        record(key: key, keyHash: keyHash, digest: siblings.map { MerkleTree.keyDigest(keyHash: keyHash, siblings: $0) })
+    }
+
+    /// Records a key with a digest computed before (another index of the same key, after a ring change).
+    public func record(key: [UInt8], digest: UInt64?) {
+        record(key: key, keyHash: Placement.hash(key), digest: digest)
+    }
+
+    private func record(key: [UInt8], keyHash: UInt64, digest new: UInt64?) {
         guard let r = ranges.rangeIndex(forKeyHash: keyHash) else { return }
         let bucket = shape.bucket(forKeyHash: keyHash)
-        let new = siblings.map { MerkleTree.keyDigest(keyHash: keyHash, siblings: $0) }
         let position = buckets[r][bucket].firstIndex { $0.key == key }
         let old = position.map { buckets[r][bucket][$0].digest }
         if old == new { return }
@@ -103,10 +112,43 @@ public final class AntiEntropyStore: LocalStore, AntiEntropySource {
         for key in keys { index.record(key: key, siblings: inner.object(for: key)?.siblings) }
     }
 
-    /// Switches to `index` (new ranges after a ring change) and indexes every stored key into it.
-    public func reindex(_ index: AntiEntropyIndex) {
+    /// The complete index of before a ring change, kept current while `index` is filled in steps.
+    private var previous: AntiEntropyIndex?
+    private var pendingKeys: [[UInt8]] = []
+    private var pendingNext = 0
+
+    /// True while keys stored before the last ring change are still being added to `index`.
+    public var isReindexing: Bool { previous != nil }
+
+    /// Switches to `index` (new ranges after a ring change); `continueReindex` then indexes the stored
+    /// keys into it a slice at a time, so a large store does not stall its event loop. Writes meanwhile
+    /// go to both indexes; the old one supplies digests, so only keys it did not cover are read.
+    public func beginReindex(_ index: AntiEntropyIndex) {
+        if previous == nil { previous = self.index }
         self.index = index
-        indexExisting(keys: inner.allKeys())
+        pendingKeys = inner.allKeys()
+        pendingNext = 0
+    }
+
+    /// Indexes up to `limit` more keys; true once every key is in.
+    public func continueReindex(limit: Int) -> Bool {
+        guard let previous else { return true }
+        let end = min(pendingKeys.count, pendingNext + max(1, limit))
+        while pendingNext < end {
+            let key = pendingKeys[pendingNext]
+            pendingNext += 1
+            // Skipped: keys outside the new ranges, and keys written since (already recorded, current).
+            guard index.location(of: key) != nil, index.digest(of: key) == nil else { continue }
+            if let digest = previous.digest(of: key) {
+                index.record(key: key, digest: digest)
+            } else {
+                index.record(key: key, siblings: inner.object(for: key)?.siblings)
+            }
+        }
+        guard pendingNext >= pendingKeys.count else { return false }
+        self.previous = nil
+        pendingKeys = []
+        return true
     }
 
     public func siblings(for key: [UInt8]) -> SiblingSet? { inner.object(for: key)?.siblings }
@@ -116,11 +158,13 @@ public final class AntiEntropyStore: LocalStore, AntiEntropySource {
     public func setObject(_ object: StoredObject, for key: [UInt8]) {
         inner.setObject(object, for: key)
         index.record(key: key, siblings: object.siblings)
+        previous?.record(key: key, siblings: object.siblings)
     }
 
     public func removeObject(for key: [UInt8]) {
         inner.removeObject(for: key)
         index.record(key: key, siblings: nil)
+        previous?.record(key: key, siblings: nil)
     }
 
     public func allHints() -> [Hint] { inner.allHints() }

@@ -54,8 +54,15 @@ extension ClusterShell {
     func ringChangedForAntiEntropy(_ placement: Placement) {
         guard antiEntropy != nil, let wrapped = antiEntropyStore else { return }
         let index = AntiEntropyIndex(ranges: ReplicaRanges(placement: placement, node: nodeID), shape: .standard)
-        wrapped.reindex(index)
+        wrapped.beginReindex(index)
         executeAntiEntropy(antiEntropy!.replaceIndex(index, now: clockNow()))
+        continueReindex(wrapped)
+    }
+
+    /// Fills the new trees 4096 keys per loop turn (a few ms each), letting requests run in between.
+    private func continueReindex(_ wrapped: AntiEntropyStore) {
+        guard !stopped, !wrapped.continueReindex(limit: 4096) else { return }
+        loop.execute { [weak self] in self?.continueReindex(wrapped) }
     }
 
     private func executeAntiEntropy(_ effects: [AntiEntropyEffect]) {

@@ -124,6 +124,7 @@ extension ClusterShell {
             logMembership("cannot build a ring from \(next.map(\.id)): \(error)")
             return
         }
+        let appliedFrom = clockNow()
         ring = next
         store.setMeta("ring", SeedDiscovery.encode(next))
         stats.ringChanges += 1
@@ -131,6 +132,7 @@ extension ClusterShell {
                       + "removed \(old.subtracting(new).sorted())); rebalancing in the background")
         if rebalanceStartedAt == nil { rebalanceStartedAt = clockNow() }
         run(.membershipChanged(membership))
+        let nodeDone = clockNow()
         // A new ClusterNode member is believed up: mirror that, then correct it from the connections.
         for id in new.subtracting(old) where id != nodeID {
             believedUp.insert(id)
@@ -138,6 +140,7 @@ extension ClusterShell {
         }
         for id in old.subtracting(new) { believedUp.remove(id) }
         if let placement = node?.placement { ringChangedForAntiEntropy(placement) }
+        logMembership("ring change applied in \(clockNow() &- appliedFrom) ms (node \(nodeDone &- appliedFrom) ms; \(store.objectCount) keys here)")
     }
 
     /// Every 100 ms: times rebalancing, and finishes a leave once everything was handed over.

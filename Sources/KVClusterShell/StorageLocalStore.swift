@@ -106,7 +106,7 @@ public final class StorageLocalStore: LocalStore {
     public var hintCount: Int { hints.count }
 
     public func allKeys() -> [[UInt8]] {
-        engine.entries(withPrefix: [Self.objectPrefix]).map { Array($0.key.dropFirst()) }
+        engine.keys(withPrefix: [Self.objectPrefix])
     }
 
     public func nextEpoch() -> UInt32 {

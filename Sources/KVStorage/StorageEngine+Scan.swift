@@ -18,4 +18,25 @@ extension StorageEngine {
         }
         return found
     }
+
+    /// Copies out every live key that starts with `prefix`, without the prefix and without values (a ring
+    /// change walks all keys; copying values too cost several times more). Same locking as `entries`.
+    public func keys(withPrefix prefix: [UInt8]) -> [[UInt8]] {
+        var found: [[UInt8]] = []
+        let t = now()
+        for s in shards {
+            s.lock.lock()
+            found.reserveCapacity(found.count + s.table.count)
+            for i in 0..<s.table.capacity {
+                guard let raw = s.table.slots[i] else { continue }
+                let e = Entry(raw)
+                if e.expiry != 0 && e.isExpired(now: t) { continue }
+                let key = e.key
+                guard key.count >= prefix.count, prefix.indices.allSatisfy({ key[$0] == prefix[$0] }) else { continue }
+                found.append(Array(key.dropFirst(prefix.count)))
+            }
+            s.lock.unlock()
+        }
+        return found
+    }
 }
