@@ -252,7 +252,7 @@ public final class ClusterShell: @unchecked Sendable {
         members.map { m, isUp in
             if m.id == nodeID {
                 switch leave {
-                case .none: return (m, swim?.me.status == .joining ? "joining" : "up", nil)
+                case .none: return (m, ring.contains { $0.id == nodeID } || node == nil ? "up" : "joining", nil)
                 case .handingOver: return (m, "leaving", nil)
                 case .left: return (m, "removed", nil)
                 }

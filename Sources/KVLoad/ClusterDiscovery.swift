@@ -39,7 +39,7 @@ public enum ClusterDiscovery {
     static let checkKeys: [[UInt8]] = (0..<8).map { Array("kvbench-route-check-\($0)".utf8) }
 
     /// Parses `CLUSTER.MEMBERS` lines (`node-id host:port state [heard=<ms>]`, state up, suspect, down,
-    /// leaving or removed; only `up` members are driven). A seed whose id is not known yet
+    /// joining, leaving or removed; only `up` members are driven). A seed whose id is not known yet
     /// (`? host:port unknown`) means the cluster is still forming: an error.
     public static func parseMembers(_ lines: [String]) throws(LoadError) -> [ClusterTopology.Member] {
         guard !lines.isEmpty else { throw .binding("CLUSTER.MEMBERS returned no members") }
@@ -50,7 +50,7 @@ public enum ClusterDiscovery {
                 throw .binding("unexpected CLUSTER.MEMBERS line '\(line)'")
             }
             if parts[0] == "?" { throw .binding("cluster still forming: seed \(parts[1]) has not been heard from") }
-            guard ["up", "suspect", "down", "leaving", "removed"].contains(parts[2]) else {
+            guard ["up", "suspect", "down", "joining", "leaving", "removed"].contains(parts[2]) else {
                 throw .binding("unexpected member state in '\(line)'")
             }
             guard !members.contains(where: { $0.id == parts[0] }) else { throw .binding("member \(parts[0]) listed twice") }
@@ -124,8 +124,16 @@ public enum ClusterDiscovery {
             if text.hasPrefix("CLUSTERDOWN") { throw LoadError.binding("cluster still forming: \(text)") }
             throw LoadError.binding(standaloneMarker + text)
         }
-        let members = try parseMembers(try lines(membersReply, "CLUSTER.MEMBERS"))
-        let tokens = try parseTokensPerNode(try lines(try client.call(["CLUSTER.RING"]), "CLUSTER.RING"))
+        let known = try parseMembers(try lines(membersReply, "CLUSTER.MEMBERS"))
+        let ringLines = try lines(try client.call(["CLUSTER.RING"]), "CLUSTER.RING")
+        let tokens = try parseTokensPerNode(ringLines)
+        // The ring is what CLUSTER.RING lists: members that joined but are not on it yet, and members that
+        // left or were removed, are known but own no keys.
+        let ringIDs = ringLines.compactMap { $0.split(separator: " ").first.map(String.init) }
+        let members = known.filter { ringIDs.contains($0.id) }
+        guard members.count == ringIDs.count else {
+            throw LoadError.binding("cluster still forming: ring members \(ringIDs) not all in CLUSTER.MEMBERS")
+        }
         let n = try parseReplicaCount(info: try text(try client.call(["INFO", "cluster"]), "INFO cluster"))
         return ClusterTopology(members: members, n: n, tokensPerNode: tokens)
     }
