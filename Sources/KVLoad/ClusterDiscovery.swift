@@ -39,7 +39,7 @@ public enum ClusterDiscovery {
     static let checkKeys: [[UInt8]] = (0..<8).map { Array("kvbench-route-check-\($0)".utf8) }
 
     /// Parses `CLUSTER.MEMBERS` lines (`node-id host:port state [heard=<ms>]`, state up, suspect, down,
-    /// joining, leaving or removed; only `up` members are driven). A seed whose id is not known yet
+    /// joining, leaving or removed; `up`, `suspect` and `joining` members are driven). A seed whose id is not known yet
     /// (`? host:port unknown`) means the cluster is still forming: an error.
     public static func parseMembers(_ lines: [String]) throws(LoadError) -> [ClusterTopology.Member] {
         guard !lines.isEmpty else { throw .binding("CLUSTER.MEMBERS returned no members") }
@@ -54,7 +54,9 @@ public enum ClusterDiscovery {
                 throw .binding("unexpected member state in '\(line)'")
             }
             guard !members.contains(where: { $0.id == parts[0] }) else { throw .binding("member \(parts[0]) listed twice") }
-            members.append(.init(id: parts[0], address: parts[1], isUp: parts[2] == "up"))
+            // A suspect member still serves (SWIM may suspect a node of a starved machine); a ring member
+            // shown `joining` has just restarted and serves too. Only `down` (and members off the ring) are skipped.
+            members.append(.init(id: parts[0], address: parts[1], isUp: ["up", "suspect", "joining"].contains(parts[2])))
         }
         return members
     }

@@ -141,7 +141,7 @@ struct ClusterBindingTests {
             let load = try drive(.load, cluster, routing: true)
             let run = try drive(.run, cluster, routing: true)
             let after = try Self.info(cluster)
-            #expect(load.totals.count(.insert, .ok) == 400)
+            #expect(load.totals.count(.insert, .ok) == 400, "notes: \(load.notes); before: \(before)")
             #expect(load.errors() == 0 && run.errors() == 0)
             #expect(run.operations == 3000)
             #expect(run.nodeNames.sorted() == ["n1", "n2", "n3"])

@@ -64,6 +64,9 @@ struct ClusterRoutingTests {
         let members = try ClusterDiscovery.parseMembers(["n2 127.0.0.1:7002 up", "n1 127.0.0.1:7001 down"])
         #expect(members == [.init(id: "n2", address: "127.0.0.1:7002", isUp: true),
                             .init(id: "n1", address: "127.0.0.1:7001", isUp: false)])
+        let states = try ClusterDiscovery.parseMembers(["a h:1 suspect heard=900ms", "b h:2 joining", "c h:3 removed", "d h:4 leaving"])
+        #expect(states.map(\.isUp) == [true, true, false, false])
+        #expect(throws: LoadError.self) { try ClusterDiscovery.parseMembers(["a h:1 sleeping"]) }
         #expect(throws: LoadError.self) { try ClusterDiscovery.parseMembers(["? 127.0.0.1:7003 unknown"]) }
         #expect(throws: LoadError.self) { try ClusterDiscovery.parseMembers(["n1 127.0.0.1:7001"]) }
         #expect(throws: LoadError.self) { try ClusterDiscovery.parseMembers([]) }
