@@ -39,6 +39,8 @@ final class ClusterRuntime: @unchecked Sendable {
         peerConfig.secret = settings.secret.map { Array($0.utf8) }
         peerConfig.connectionsPerPeer = settings.connectionsPerPeer
         peerConfig.maxFrameBytes = configuration.maxBulkLength + (2 << 20)
+        // Outgoing peer connections leave from the address the node listens on (unless it listens on all).
+        if !["0.0.0.0", "::", "localhost"].contains(configuration.host) { peerConfig.localAddress = configuration.host }
         transport = PeerTransport(loop: loop, nodeID: settings.nodeID, clientAddress: advertised,
                                   configuration: peerConfig, logger: logger)
     }

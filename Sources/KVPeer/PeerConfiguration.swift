@@ -27,6 +27,10 @@ public struct PeerTransportConfiguration: Sendable {
     public var reconnectMaxDelay: TimeAmount = .seconds(2)
     public var connectTimeout: TimeAmount = .seconds(1)
     public var handshakeTimeout: TimeAmount = .seconds(3)
+    /// Local address outgoing peer connections bind to (nil: the system chooses). kvnode sets it to the
+    /// address it listens on, so a peer's traffic carries its own source address (firewall rules, and
+    /// partitions in tests of several nodes on 127.0.0.x, can then tell the nodes apart).
+    public var localAddress: String? = nil
 
     public init() {}
 }

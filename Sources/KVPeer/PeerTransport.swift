@@ -180,7 +180,11 @@ public final class PeerTransport {
     private func connect(_ slot: PeerDialSlot) {
         guard !isClosed else { return }
         let bound = NIOLoopBound((self, slot), eventLoop: loop)
-        ClientBootstrap(group: loop)
+        var bootstrap = ClientBootstrap(group: loop)
+        if let local = configuration.localAddress, let address = try? SocketAddress(ipAddress: local, port: 0) {
+            bootstrap = bootstrap.bind(to: address)
+        }
+        bootstrap
             .connectTimeout(configuration.connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
