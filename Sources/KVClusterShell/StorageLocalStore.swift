@@ -62,7 +62,7 @@ public final class StorageLocalStore: LocalStore {
     }
 
     /// Number of keys this node holds versions for.
-    public var objectCount: Int { engine.entries(withPrefix: [Self.objectPrefix]).count }
+    public var objectCount: Int { engine.count(withPrefix: [Self.objectPrefix]) }
 
     // MARK: LocalStore
 

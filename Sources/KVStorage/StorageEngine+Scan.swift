@@ -3,19 +3,7 @@ extension StorageEngine {
     /// turn and walks its whole table: for start-up loading and operator tools, never the hot path.
     public func entries(withPrefix prefix: [UInt8]) -> [(key: [UInt8], value: [UInt8])] {
         var found: [(key: [UInt8], value: [UInt8])] = []
-        let t = now()
-        for s in shards {
-            s.lock.lock()
-            for i in 0..<s.table.capacity {
-                guard let raw = s.table.slots[i] else { continue }
-                let e = Entry(raw)
-                if e.expiry != 0 && e.isExpired(now: t) { continue }
-                let key = e.key
-                guard key.count >= prefix.count, prefix.indices.allSatisfy({ key[$0] == prefix[$0] }) else { continue }
-                found.append((Array(key), Array(e.value)))
-            }
-            s.lock.unlock()
-        }
+        forEachLive(withPrefix: prefix) { key, value in found.append((Array(key), Array(value))) }
         return found
     }
 
@@ -23,20 +11,33 @@ extension StorageEngine {
     /// change walks all keys; copying values too cost several times more). Same locking as `entries`.
     public func keys(withPrefix prefix: [UInt8]) -> [[UInt8]] {
         var found: [[UInt8]] = []
+        forEachLive(withPrefix: prefix) { key, _ in found.append(Array(key.dropFirst(prefix.count))) }
+        return found
+    }
+
+    /// How many live keys start with `prefix` (nothing copied). Same locking as `entries`.
+    public func count(withPrefix prefix: [UInt8]) -> Int {
+        var n = 0
+        forEachLive(withPrefix: prefix) { _, _ in n += 1 }
+        return n
+    }
+
+    /// Calls `body` with the key and value bytes of every live (unexpired) entry whose key starts with
+    /// `prefix`, each shard under its lock in turn; the buffers are valid only during the call.
+    private func forEachLive(withPrefix prefix: [UInt8],
+                             _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) {
         let t = now()
         for s in shards {
             s.lock.lock()
-            found.reserveCapacity(found.count + s.table.count)
+            defer { s.lock.unlock() }
             for i in 0..<s.table.capacity {
                 guard let raw = s.table.slots[i] else { continue }
                 let e = Entry(raw)
                 if e.expiry != 0 && e.isExpired(now: t) { continue }
                 let key = e.key
                 guard key.count >= prefix.count, prefix.indices.allSatisfy({ key[$0] == prefix[$0] }) else { continue }
-                found.append(Array(key.dropFirst(prefix.count)))
+                body(key, e.value)
             }
-            s.lock.unlock()
         }
-        return found
     }
 }
