@@ -79,10 +79,16 @@ extension ClusterShell {
         ringMemberChanged(m)
     }
 
+    /// Connected, and neither declared down nor removed by SWIM: what the `ClusterNode` is told and
+    /// `CLUSTER.MEMBERS` shows as up.
+    func isReachable(_ id: NodeID) -> Bool {
+        let status = swimStatus[id]
+        return up.contains(id) && status != .down && status != .removed
+    }
+
     /// Tells the `ClusterNode` whether `id` is up: connected, and not declared down by SWIM.
     func refreshBelief(_ id: NodeID) {
-        let status = swimStatus[id]
-        let upNow = up.contains(id) && status != .down && status != .removed
+        let upNow = isReachable(id)
         guard believedUp.contains(id) != upNow, node != nil else { return }
         if upNow { believedUp.insert(id); run(.peerUp(id)) } else { believedUp.remove(id); run(.peerDown(id)) }
     }

@@ -61,7 +61,7 @@ extension ClusterShell {
     /// Keeps a membership frame for a peer that is not connected yet (at most 16 per address; the
     /// protocol copes with loss, this only spares a just-joined node a lost sync reply).
     func queueMembership(_ bytes: [UInt8], to address: String) {
-        guard idAt[address] != nil || joinTargets.contains(address) || pendingJoins.contains(address) else { return }
+        guard idAt[address] != nil || joinTargets.contains(address) else { return }
         var queued = membershipOutbox[address] ?? []
         if queued.count >= 16 { queued.removeFirst() }
         queued.append(bytes)
@@ -176,7 +176,7 @@ extension ClusterShell {
         guard node != nil, swim != nil else { return "membership not known yet" }
         guard leave == .none else { return "this node is leaving the cluster" }
         guard address != discovery.selfMember.clientAddress else { return "\(address) is this node's own address" }
-        pendingJoins.insert(address)
+        if !joinTargets.contains(address) { joinTargets.append(address) }
         link?.connect(clientAddress: address)
         runMembership(.join(seeds: [address]))
         return nil
@@ -195,13 +195,9 @@ extension ClusterShell {
     public func removeMember(_ id: NodeID) -> String? {
         guard node != nil, swim != nil else { return "membership not known yet" }
         guard id != nodeID else { return "to take this node out, use CLUSTER.LEAVE" }
-        guard isKnownMember(id) else { return "unknown member '\(id)'" }
+        guard isMember(id) else { return "unknown member '\(id)'" }
         guard swimStatus[id] != .removed else { return "member '\(id)' is already removed" }
         runMembership(.operatorRemove(id))
         return nil
-    }
-
-    private func isKnownMember(_ id: NodeID) -> Bool {
-        addressOf[id] != nil || ring.contains { $0.id == id }
     }
 }

@@ -77,9 +77,8 @@ public final class ClusterShell: @unchecked Sendable {
     var pendingRing: [ClusterMember]?
     /// Membership frames for peers not connected yet (just learned, being dialed), by client address.
     var membershipOutbox: [String: [[UInt8]]] = [:]
-    /// Client addresses given to `CLUSTER.JOIN` / `--join`: SWIM joins through them.
+    /// Client addresses given to `--join` (set before `start`) and `CLUSTER.JOIN`: SWIM joins through them.
     public var joinTargets: [String] = []
-    var pendingJoins: Set<String> = []
     var leave = LeaveProgress.none
     var rebalanceStartedAt: Tick?
     /// Peers the `ClusterNode` was last told are up.
@@ -133,10 +132,10 @@ public final class ClusterShell: @unchecked Sendable {
             nodeID: nodeID, ready: node != nil, members: members.count, membersUp: members.filter(\.isUp).count,
             missingSeeds: discovery.missing, pendingRequests: pendingRequestCount, hints: store.hintCount,
             heldEffectBatches: held.count, stats: stats, antiEntropy: antiEntropy?.totals,
-            rebalance: node?.rebalanceStats ?? RebalanceStats())
+            rebalance: rebalanceStats)
         s.ringMembers = ring.count
-        s.rebalancing = node?.isRebalancing ?? false
-        s.leaveState = leave.description
+        s.rebalancing = isRebalancing
+        s.leaveState = leaveState
         snapshot.withLockedValue { $0 = s }
     }
 
@@ -241,7 +240,7 @@ public final class ClusterShell: @unchecked Sendable {
     public var members: [(member: ClusterMember, isUp: Bool)] {
         let list = node == nil ? (discovery.members ?? [discovery.selfMember]) : ringAndKnownMembers
         return list.map { m in
-            (m, m.id == nodeID ? leave != .left : up.contains(m.id) && swimStatus[m.id] != .down && swimStatus[m.id] != .removed)
+            (m, m.id == nodeID ? leave != .left : isReachable(m.id))
         }
     }
 
@@ -304,7 +303,7 @@ public final class ClusterShell: @unchecked Sendable {
     // MARK: Driving the node
 
     /// A peer this node talks to: on the ring, or learned (joining, leaving, gossiped about).
-    private func isMember(_ id: NodeID) -> Bool {
+    func isMember(_ id: NodeID) -> Bool {
         addressOf[id] != nil || ring.contains { $0.id == id }
     }
 
