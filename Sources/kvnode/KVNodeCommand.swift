@@ -124,19 +124,16 @@ struct KVNodeCommand: AsyncParsableCommand {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         guard maxBulkLen > 0, maxArgs > 0 else { throw ValidationError("limits must be positive") }
         guard segmentSize >= 4096 else { throw ValidationError("--segment-size must be at least 4096") }
-        if let join {
-            for s in join.split(separator: ",") where ClusterSettings.parseAddress(String(s)) == nil {
-                throw ValidationError("--join: '\(s)' is not host:port")
+        if seeds != nil || join != nil {
+            guard let nodeID, !nodeID.isEmpty, nodeID.utf8.count <= 255, !nodeID.contains(" ") else {
+                throw ValidationError("--seeds and --join need --node-id (1-255 bytes, no spaces)")
+            }
+            for (flag, list) in [("--seeds", seeds), ("--join", join)] {
+                for s in (list ?? "").split(separator: ",") where ClusterSettings.parseAddress(String(s)) == nil {
+                    throw ValidationError("\(flag): '\(s)' is not host:port")
+                }
             }
             guard rebalanceRate >= 0 else { throw ValidationError("--rebalance-rate must be >= 0") }
-        }
-        if let seeds = seeds ?? join.map({ _ in "" }) {
-            guard let nodeID, !nodeID.isEmpty, nodeID.utf8.count <= 255, !nodeID.contains(" ") else {
-                throw ValidationError("--seeds needs --node-id (1-255 bytes, no spaces)")
-            }
-            for s in seeds.split(separator: ",") where seeds != "" && ClusterSettings.parseAddress(String(s)) == nil {
-                throw ValidationError("--seeds: '\(s)' is not host:port")
-            }
             guard (1...64).contains(replicas), (1...replicas).contains(readQuorum), (1...replicas).contains(writeQuorum) else {
                 throw ValidationError("need 1 <= --read-quorum, --write-quorum <= --replicas <= 64")
             }
