@@ -82,14 +82,36 @@ class Cluster:
         self.procs[i].wait()
 
     def stop_all(self):
-        for p in self.procs.values():
-            if p.poll() is None:
-                p.terminate()
-        for p in self.procs.values():
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_processes(self.procs.values())
+
+
+def stop_processes(procs):
+    """SIGTERM to every process still running, then SIGKILL to any not gone 10 s later."""
+    procs = list(procs)
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def keep_or_remove(work, keep=False):
+    """Keeps the nodes' data and logs when a check failed (or when asked), else removes them."""
+    if failures or keep:
+        print(f"logs kept in {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def verdict(name):
+    """Prints the script's last line and exits 1 when any check failed."""
+    if failures:
+        print(f"{name}: {len(failures)} check(s) failed")
+        sys.exit(1)
+    print(f"{name}: all checks passed")
 
 
 failures = []

@@ -28,17 +28,11 @@ import time
 
 import redis
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cluster_test import expect, keep_or_remove, stop_processes, verdict  # noqa: E402
+
 HOSTS = [f"127.0.0.{i}" for i in range(2, 7)]
 PORT = 7000
-failures = []
-
-
-def expect(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-
-
 def reexec_in_namespace():
     if os.environ.get("KVBENCH_IN_NETNS") == "1":
         return
@@ -235,22 +229,9 @@ def main():
             heal()
         except Exception:  # noqa: BLE001
             pass
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        if failures:
-            print(f"logs kept in {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
-    if failures:
-        print(f"partition: {len(failures)} check(s) failed")
-        sys.exit(1)
-    print("partition: all checks passed")
+        stop_processes(procs)
+        keep_or_remove(work)
+    verdict("partition")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ Usage: rebalance_test.py PATH/TO/kvnode [--keys N]
 """
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,7 @@ import time
 import redis
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cluster_test import Cluster, expect, failures, free_base_port  # noqa: E402
+from cluster_test import Cluster, expect, free_base_port, keep_or_remove, verdict  # noqa: E402
 
 
 def info(c, i):
@@ -259,14 +258,8 @@ def main():
         check_all_readable(c, data, survivors, "after the removal")
     finally:
         c.stop_all()
-        if failures or a.keep:
-            print(f"logs kept in {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
-    if failures:
-        print(f"rebalance: {len(failures)} check(s) failed")
-        sys.exit(1)
-    print("rebalance: all checks passed")
+        keep_or_remove(work, a.keep)
+    verdict("rebalance")
 
 
 if __name__ == "__main__":
