@@ -136,6 +136,7 @@ public final class ClusterShell: @unchecked Sendable {
         s.ringMembers = ring.count
         s.rebalancing = isRebalancing
         s.leaveState = leaveState
+        s.localHealth = swim?.localHealth ?? 0
         snapshot.withLockedValue { $0 = s }
     }
 
@@ -461,6 +462,8 @@ public struct ClusterSnapshot: Sendable {
     public var ringMembers = 0
     public var rebalancing = false
     public var leaveState = "none"
+    /// Lifeguard's local health multiplier (0 = healthy): probe timeouts stretch by 1 + this.
+    public var localHealth = 0
 }
 
 /// Counters a shell keeps for `INFO cluster`.

@@ -140,6 +140,7 @@ extension CommandExecutor {
             ("cluster_storage_failures", String(s.stats.storageFailures)),
             ("cluster_suspicions", String(s.stats.suspicions)),
             ("cluster_members_declared_down", String(s.stats.downs)),
+            ("cluster_local_health", String(s.localHealth)),
             ("cluster_rebalance_keys_sent", String(s.rebalance.keysSent)),
             ("cluster_rebalance_bytes_sent", String(s.rebalance.bytesSent)),
             ("cluster_rebalance_keys_received", String(s.rebalance.keysReceived)),
