@@ -36,6 +36,8 @@ let package = Package(
         .library(name: "KVAntiEntropy", targets: ["KVAntiEntropy"]),
         .library(name: "KVCompare", targets: ["KVCompare"]),
         .library(name: "KVMembership", targets: ["KVMembership"]),
+        .library(name: "KVScenario", targets: ["KVScenario"]),
+        .library(name: "KVClusterControl", targets: ["KVClusterControl"]),
     ],
     traits: [
         .trait(name: "Jemalloc", description: "Link libjemalloc as the process allocator (turn off for sanitizer builds)"),
@@ -49,6 +51,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // System libraries and C shims.
@@ -122,6 +125,10 @@ let package = Package(
             swiftSettings: hotPath
         ),
 
+        // Scenarios: the file format and the per-event analysis (pure), and the local kvnode processes they drive.
+        .target(name: "KVScenario", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "KVClusterControl", dependencies: nio + ["KVScenario", "KVLoad", "RESP"]),
+
         // Executables.
         .executableTarget(
             name: "kvnode",
@@ -135,7 +142,8 @@ let package = Package(
         .executableTarget(
             name: "kvbench",
             dependencies: [
-                "KVRingLab", "KVPartitioning", "KVWorkload", "KVLoad", "KVSimulator", "KVCompare", "CJemallocShim",
+                "KVRingLab", "KVPartitioning", "KVWorkload", "KVLoad", "KVSimulator", "KVCompare", "KVScenario", "KVClusterControl",
+                "CJemallocShim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -168,6 +176,7 @@ let package = Package(
             name: "KVPeerTests",
             dependencies: ["KVPeer", "KVCluster", "KVVersioning", .product(name: "Logging", package: "swift-log")] + nio
         ),
+        .testTarget(name: "KVScenarioTests", dependencies: ["KVScenario"]),
         .testTarget(name: "KVCompareTests", dependencies: ["KVCompare", "KVLoad", "KVWorkload"]),
         .testTarget(
             name: "KVNodeServerTests",

@@ -2,30 +2,35 @@ import NIOCore
 import NIOPosix
 import RESP
 
-/// A request/response RESP client for start-up chores (cluster discovery): one command at a time,
-/// waiting for its reply. Not for the measured path.
-final class BlockingRESPClient: Sendable {
+/// A request/response RESP client for chores (cluster discovery, a scenario's probes of its nodes):
+/// one command at a time, waiting for its reply. Not for the measured path. A call that times out
+/// closes the connection.
+public final class BlockingRESPClient: Sendable {
     private let channel: Channel
     private let handler: ReplyCollector
-    let timeoutSeconds: Int64
+    let timeout: TimeAmount
 
-    private init(channel: Channel, handler: ReplyCollector, timeoutSeconds: Int64) {
+    private init(channel: Channel, handler: ReplyCollector, timeout: TimeAmount) {
         self.channel = channel
         self.handler = handler
-        self.timeoutSeconds = timeoutSeconds
+        self.timeout = timeout
     }
 
-    static func connect(host: String, port: Int, group: EventLoopGroup, timeoutSeconds: Int64 = 5) throws -> BlockingRESPClient {
+    /// Connects within `timeout`; every call then waits at most `timeout` for its reply.
+    public static func connect(host: String, port: Int, group: EventLoopGroup, timeout: TimeAmount = .seconds(5)) throws -> BlockingRESPClient {
         let channel = try ClientBootstrap(group: group)
-            .connectTimeout(.seconds(timeoutSeconds))
+            .connectTimeout(timeout)
             .connect(host: host, port: port).wait()
         let handler = ReplyCollector()
         try channel.eventLoop.submit { try channel.pipeline.syncOperations.addHandler(handler) }.wait()
-        return BlockingRESPClient(channel: channel, handler: handler, timeoutSeconds: timeoutSeconds)
+        return BlockingRESPClient(channel: channel, handler: handler, timeout: timeout)
     }
 
+    /// False once the connection closed (a timed-out call closes it).
+    public var isActive: Bool { channel.isActive }
+
     /// Sends `arguments` as one command and waits for its reply.
-    func call(_ arguments: [String]) throws -> RESPValue {
+    public func call(_ arguments: [String]) throws -> RESPValue {
         let loop = channel.eventLoop
         let promise = loop.makePromise(of: RESPValue.self)
         let handler = self.handler
@@ -36,18 +41,43 @@ final class BlockingRESPClient: Sendable {
             buffer.writeRESPCommand(arguments)
             channel.writeAndFlush(buffer, promise: nil)
         }
-        let seconds = timeoutSeconds
-        let timeout = loop.scheduleTask(in: .seconds(seconds)) {
+        let limit = self.timeout
+        let timeout = loop.scheduleTask(in: limit) {
             guard let i = handler.waiting.firstIndex(where: { $0.futureResult === promise.futureResult }) else { return }
             handler.waiting.remove(at: i)
-            promise.fail(LoadError.binding("no reply to \(arguments.joined(separator: " ")) within \(seconds) s"))
+            promise.fail(LoadError.binding("no reply to \(arguments.joined(separator: " ")) within \(limit.nanoseconds / 1_000_000) ms"))
             channel.close(promise: nil)
         }
         defer { timeout.cancel() }
         return try promise.futureResult.wait()
     }
 
-    func close() { channel.close(promise: nil) }
+    /// Sends `commands` pipelined (one write) and waits for all their replies, in order.
+    public func callAll(_ commands: [[String]]) throws -> [RESPValue] {
+        guard !commands.isEmpty else { return [] }
+        let loop = channel.eventLoop
+        let handler = self.handler
+        let channel = self.channel
+        let promises = commands.map { _ in loop.makePromise(of: RESPValue.self) }
+        loop.execute {
+            handler.waiting.append(contentsOf: promises)
+            var buffer = channel.allocator.buffer(capacity: 64 * commands.count)
+            for command in commands { buffer.writeRESPCommand(command) }
+            channel.writeAndFlush(buffer, promise: nil)
+        }
+        let limit = self.timeout
+        let timeout = loop.scheduleTask(in: limit) {
+            let ours = Set(promises.map { ObjectIdentifier($0.futureResult) })
+            let unanswered = handler.waiting.filter { ours.contains(ObjectIdentifier($0.futureResult)) }
+            handler.waiting.removeAll { ours.contains(ObjectIdentifier($0.futureResult)) }
+            for p in unanswered { p.fail(LoadError.binding("no reply to \(commands.count) pipelined commands within \(limit.nanoseconds / 1_000_000) ms")) }
+            channel.close(promise: nil)
+        }
+        defer { timeout.cancel() }
+        return try promises.map { try $0.futureResult.wait() }
+    }
+
+    public func close() { channel.close(promise: nil) }
 }
 
 /// Parses replies and completes the oldest waiting promise with each. Confined to its channel's loop.

@@ -119,7 +119,8 @@ public enum ClusterDiscovery {
         return message.hasPrefix("cluster still forming") || message.contains("CLUSTERDOWN")
     }
 
-    static func topology(_ client: BlockingRESPClient) throws -> ClusterTopology {
+    /// The ring members (CLUSTER.MEMBERS on CLUSTER.RING), tokens per node and N, as a client routes by them.
+    public static func topology(_ client: BlockingRESPClient) throws -> ClusterTopology {
         let membersReply = try client.call(["CLUSTER.MEMBERS"])
         if case .error(let b) = membersReply {
             let text = String(buffer: b)
@@ -158,7 +159,8 @@ public enum ClusterDiscovery {
         }
     }
 
-    static func lines(_ reply: RESPValue, _ command: String) throws(LoadError) -> [String] {
+    /// A reply that is an array of bulk strings, as strings.
+    public static func lines(_ reply: RESPValue, _ command: String) throws(LoadError) -> [String] {
         guard case .array(let items?) = reply else { throw .binding("unexpected reply to \(command): \(reply)") }
         var out: [String] = []
         for item in items {
@@ -168,7 +170,8 @@ public enum ClusterDiscovery {
         return out
     }
 
-    static func text(_ reply: RESPValue, _ command: String) throws(LoadError) -> String {
+    /// A reply that is one string (bulk, simple or verbatim).
+    public static func text(_ reply: RESPValue, _ command: String) throws(LoadError) -> String {
         switch reply {
         case .bulkString(let b?), .simpleString(let b): return String(buffer: b)
         case .verbatimString(_, let b): return String(buffer: b)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KVLoad
+import KVScenario
 import KVStorage
 import KVWorkload
 
@@ -57,6 +58,15 @@ struct WorkloadOptions: ParsableArguments {
     @Flag(name: .long, help: "No live status line.")
     var quiet = false
 
+    @Option(name: .long, help: "Scenario file (YAML, see scenarios/): start its kvnode cluster, load, run with its timed events (add-node, kill, pause, leave, remove-node, restart, hot-key) and report what each cost. Binding kvnode; --hosts is not used.")
+    var scenario: String?
+
+    @Option(name: .long, help: "kvnode executable for --scenario (default: the one next to kvbench).")
+    var kvnode: String?
+
+    @Flag(name: .long, help: "Keep the scenario cluster's data directories (logs are always kept with --out).")
+    var keepCluster = false
+
     func execute(phase: WorkloadPhase) throws {
         guard let kind = BindingKind(rawValue: binding) else {
             throw ValidationError("unknown binding \(binding); use one of " + BindingKind.allCases.map(\.rawValue).joined(separator: ", "))
@@ -71,6 +81,9 @@ struct WorkloadOptions: ParsableArguments {
             guard let parsed = Warmup.parse(warmup) else { throw ValidationError("bad --warmup \(warmup)") }
             warm = parsed
         }
+        if scenario != nil, kind != .kvnode {
+            throw ValidationError("--scenario drives kvnode processes: use `kvbench run kvnode --scenario FILE`")
+        }
         let plan = RunPlan(spec: spec, phase: phase, threads: threads, targetRate: target, duration: duration, warmup: warm)
         let status = quiet ? nil : StatusLine()
         var result: RunResult
@@ -84,7 +97,18 @@ struct WorkloadOptions: ParsableArguments {
             if phase == .run, embeddedDir == nil { try store.preload(spec: spec) }
             result = try LoadDriver.run(plan: plan, binding: store, bindingName: "embedded", status: status)
             if phase == .run, embeddedDir == nil { result.notes.append("embedded: the in-process store was preloaded with the load phase's records (unmeasured)") }
+        case .kvnode where scenario != nil:
+            let file = try ScenarioFile.load(path: scenario!)
+            let kvnodePath = kvnode ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("kvnode").path
+            let (connections, pipeline, timeout, routing) = (connections, pipeline, timeout, !noClusterRouting)
+            let run = ScenarioRun(scenario: file, kvnode: kvnodePath, out: out, keepCluster: keepCluster, configuration: { hosts in
+                RESPBindingConfiguration(hosts: hosts, connectionsPerThread: connections, pipelineDepth: pipeline, timeoutSeconds: timeout,
+                                         discoverCluster: true, clusterRouting: routing)
+            }, quiet: quiet)
+            guard phase == .run else { throw ValidationError("--scenario goes with `kvbench run` (it loads the records itself)") }
+            result = try run.execute(spec: spec, threads: threads, target: target, duration: duration, warmup: warm)
         case .redis, .kvnode:
+            if scenario != nil { throw ValidationError("--scenario drives kvnode processes: use `kvbench run kvnode --scenario FILE`") }
             let hostList = hosts.flatMap { $0.split(separator: ",").map(String.init) }
             let configuration = RESPBindingConfiguration(hosts: hostList.isEmpty ? ["127.0.0.1:6379"] : hostList,
                                                          connectionsPerThread: connections, pipelineDepth: pipeline, timeoutSeconds: timeout,

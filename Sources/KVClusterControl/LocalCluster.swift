@@ -1,0 +1,351 @@
+import Foundation
+import KVLoad
+import KVScenario
+import NIOCore
+import NIOPosix
+import RESP
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `kvnode` processes on this machine that a scenario run (or `kvbench cluster`) starts, signals,
+/// probes and stops. Its state (`cluster.json` in its directory: ids, ports, pids, the peer secret)
+/// lets a later command find the same processes. Thread-safe: events and the sampler run on their
+/// own threads.
+public final class LocalCluster: @unchecked Sendable {
+    /// One node as started.
+    public struct NodeRecord: Codable, Sendable, Equatable {
+        public var id: String
+        public var port: Int
+        public var pid: Int32
+        /// `seeds`: started with the initial member list; `join`: added later through `--join`.
+        public var start: String
+        /// `running`, `paused`, `killed`, `stopped`, `left` or `removed`.
+        public var state: String
+    }
+
+    struct State: Codable {
+        var kvnode: String
+        var host: String
+        var basePort: Int
+        var secret: String
+        var n: Int, r: Int, w: Int
+        var args: [String]
+        var seeds: [String]
+        var nodes: [NodeRecord]
+    }
+
+    public let directory: String
+    private var state: State
+    private let lock = NSLock()
+    private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    private var clients: [String: BlockingRESPClient] = [:]
+
+    /// A cluster to be started under `directory` (node data, logs and `cluster.json`).
+    public init(kvnode: String, directory: String, spec: ClusterSpec) throws {
+        guard FileManager.default.isExecutableFile(atPath: kvnode) else {
+            throw ClusterControlError("no kvnode executable at \(kvnode) (build it with `swift build`, or pass --kvnode PATH)")
+        }
+        self.directory = directory
+        let base = spec.basePort != 0 ? spec.basePort : try Self.freePortBlock(host: spec.host, count: spec.nodes + 8)
+        let seeds = (0..<spec.nodes).map { "\(spec.host):\(base + $0)" }
+        var secretBytes = [UInt8](repeating: 0, count: 16)
+        for i in secretBytes.indices { secretBytes[i] = UInt8.random(in: 0...255) }
+        state = State(kvnode: kvnode, host: spec.host, basePort: base, secret: secretBytes.map { String(format: "%02x", $0) }.joined(),
+                      n: spec.n, r: spec.r, w: spec.w, args: spec.args, seeds: seeds, nodes: [])
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    /// The cluster whose `cluster.json` is in `directory` (for `kvbench cluster stop|status`).
+    public init(existing directory: String) throws {
+        let path = directory + "/cluster.json"
+        guard let data = FileManager.default.contents(atPath: path) else { throw ClusterControlError("no cluster at \(directory) (\(path) missing)") }
+        do {
+            state = try JSONDecoder().decode(State.self, from: data)
+        } catch {
+            throw ClusterControlError("\(path) is unreadable: \(error)")
+        }
+        self.directory = directory
+    }
+
+    deinit { try? group.syncShutdownGracefully() }
+
+    public var nodes: [NodeRecord] { lock.withLock { state.nodes } }
+    public var host: String { state.host }
+    public func address(of id: String) -> String? { nodes.first { $0.id == id }.map { "\(state.host):\($0.port)" } }
+    /// Client addresses of nodes that should answer (running, not left or removed).
+    public var liveAddresses: [String] { nodes.filter { $0.state == "running" }.map { "\(state.host):\($0.port)" } }
+
+    // MARK: Starting and stopping
+
+    /// Starts the initial members and waits until each reports the whole cluster up.
+    public func start(timeout: Double = 30) throws {
+        for (i, _) in state.seeds.enumerated() {
+            try launch(id: "n\(i + 1)", port: state.basePort + i, start: "seeds")
+        }
+        for node in nodes { try waitReady(node.id, membersUp: state.seeds.count, timeout: timeout) }
+    }
+
+    /// Starts a new node that joins through the running members; returns its id.
+    @discardableResult
+    public func addNode(timeout: Double = 30) throws -> String {
+        let index = nodes.count
+        let id = "n\(index + 1)"
+        try launch(id: id, port: state.basePort + index, start: "join")
+        try waitReady(id, membersUp: nil, timeout: timeout)
+        return id
+    }
+
+    private func launch(id: String, port: Int, start: String) throws {
+        let dataDir = directory + "/" + id
+        let logPath = directory + "/" + id + ".log"
+        if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
+        guard let log = FileHandle(forWritingAtPath: logPath) else { throw ClusterControlError("cannot write \(logPath)") }
+        log.seekToEndOfFile()
+        var args = ["--node-id", id, "--host", state.host, "--port", String(port), "--data-dir", dataDir,
+                    "--cluster-secret", state.secret, "--replicas", String(state.n), "--read-quorum", String(state.r),
+                    "--write-quorum", String(state.w), "--log-level", "notice"]
+        if start == "seeds" {
+            args += ["--seeds", state.seeds.joined(separator: ",")]
+        } else {
+            let through = liveAddresses
+            guard !through.isEmpty else { throw ClusterControlError("\(id) cannot join: no running member") }
+            args += ["--join", through.joined(separator: ",")]
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: state.kvnode)
+        process.arguments = args + state.args
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let record = NodeRecord(id: id, port: port, pid: process.processIdentifier, start: start, state: "running")
+        lock.withLock {
+            if let i = state.nodes.firstIndex(where: { $0.id == id }) { state.nodes[i] = record } else { state.nodes.append(record) }
+        }
+        try save()
+    }
+
+    /// Waits until `id` answers with `cluster_state:ok` (and `membersUp` members up, when given).
+    public func waitReady(_ id: String, membersUp: Int?, timeout: Double) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        var last = "no answer"
+        while Date() < deadline {
+            if let info = try? info(id) {
+                if info["cluster_state"] == "ok", membersUp == nil || info["cluster_members_up"] == String(membersUp!) { return }
+                last = "state \(info["cluster_state"] ?? "?"), \(info["cluster_members_up"] ?? "?") members up"
+            }
+            if let node = nodes.first(where: { $0.id == id }), kill(node.pid, 0) != 0 {
+                throw ClusterControlError("\(id) exited during start; see \(directory)/\(id).log")
+            }
+            usleep(100_000)
+        }
+        throw ClusterControlError("\(id) not ready within \(Int(timeout)) s (\(last)); see \(directory)/\(id).log")
+    }
+
+    /// SIGTERM to every node still running (SIGCONT first to paused ones), SIGKILL to any not gone
+    /// within `timeout`.
+    public func stopAll(timeout: Double = 10) {
+        let all = nodes.filter { isOurs($0.pid) }
+        for node in all {
+            kill(node.pid, SIGCONT)
+            kill(node.pid, SIGTERM)
+        }
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline, all.contains(where: { isOurs($0.pid) }) { usleep(50_000); reap() }
+        for node in all where isOurs(node.pid) { kill(node.pid, SIGKILL) }
+        reap()
+        lock.withLock { for i in state.nodes.indices where state.nodes[i].state != "left" && state.nodes[i].state != "removed" { state.nodes[i].state = "stopped" } }
+        try? save()
+        closeClients()
+    }
+
+    // MARK: Events
+
+    /// Carries out one scenario event (add-node returns the new node's id).
+    public func perform(_ event: ScenarioEvent) throws -> String? {
+        switch event.action {
+        case .addNode:
+            return try addNode()
+        case .kill:
+            let node = try record(event.node)
+            kill(node.pid, SIGKILL)
+            reap()
+            setState(node.id, "killed")
+        case .pause:
+            let node = try record(event.node)
+            kill(node.pid, SIGSTOP)
+            setState(node.id, "paused")
+        case .resume:
+            let node = try record(event.node)
+            kill(node.pid, SIGCONT)
+            setState(node.id, "running")
+        case .restart:
+            let node = try record(event.node)
+            if isOurs(node.pid) {
+                kill(node.pid, SIGCONT)
+                kill(node.pid, SIGTERM)
+                let deadline = Date().addingTimeInterval(10)
+                while Date() < deadline, isOurs(node.pid) { usleep(50_000); reap() }
+                if isOurs(node.pid) { kill(node.pid, SIGKILL); reap() }
+            }
+            try launch(id: node.id, port: node.port, start: node.start)
+            try waitReady(node.id, membersUp: nil, timeout: 30)
+        case .leave:
+            let node = try record(event.node)
+            try expectOK(try call(node.id, ["CLUSTER.LEAVE"]), "CLUSTER.LEAVE on \(node.id)")
+            setState(node.id, "left")
+        case .removeNode:
+            let node = try record(event.node)
+            guard let via = nodes.first(where: { $0.state == "running" && $0.id != node.id }) else {
+                throw ClusterControlError("no running member to send CLUSTER.REMOVE \(node.id) to")
+            }
+            try expectOK(try call(via.id, ["CLUSTER.REMOVE", node.id]), "CLUSTER.REMOVE \(node.id) via \(via.id)")
+            if isOurs(node.pid) { kill(node.pid, SIGCONT); kill(node.pid, SIGTERM) }
+            setState(node.id, "removed")
+        case .hotKey:
+            break  // run by HotKeyStorm
+        }
+        return event.node
+    }
+
+    private func expectOK(_ reply: RESPValue, _ what: String) throws {
+        if case .error(let b) = reply { throw ClusterControlError("\(what): \(String(buffer: b))") }
+    }
+
+    private func record(_ id: String?) throws -> NodeRecord {
+        guard let id, let node = nodes.first(where: { $0.id == id }) else { throw ClusterControlError("unknown node \(id ?? "(none)")") }
+        return node
+    }
+
+    private func setState(_ id: String, _ value: String) {
+        lock.withLock { if let i = state.nodes.firstIndex(where: { $0.id == id }) { state.nodes[i].state = value } }
+        try? save()
+    }
+
+    // MARK: Probing
+
+    /// One command to node `id` with a short timeout (a paused node does not answer).
+    public func call(_ id: String, _ command: [String], timeoutMillis: Int64 = 500) throws -> RESPValue {
+        guard let node = nodes.first(where: { $0.id == id }) else { throw ClusterControlError("unknown node \(id)") }
+        let existing = lock.withLock { clients[id] }
+        let client: BlockingRESPClient
+        if let existing, existing.isActive {
+            client = existing
+        } else {
+            client = try BlockingRESPClient.connect(host: state.host, port: node.port, group: group, timeout: .milliseconds(timeoutMillis))
+            lock.withLock { clients[id] = client }
+        }
+        return try client.call(command)
+    }
+
+    /// `INFO cluster` and `INFO keyspace` of node `id` as fields.
+    public func info(_ id: String) throws -> [String: String] {
+        let text = try ClusterDiscovery.text(try call(id, ["INFO"]), "INFO")
+        var fields: [String: String] = [:]
+        for line in text.split(whereSeparator: \.isNewline) {
+            guard let colon = line.firstIndex(of: ":"), !line.hasPrefix("#") else { continue }
+            fields[String(line[..<colon])] = String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+        }
+        return fields
+    }
+
+    /// Every node's view and counters now; `time` is stamped by the caller.
+    public func sample(time: Double) -> ClusterSample {
+        var out: [NodeSample] = []
+        for node in nodes where node.state != "removed" {
+            var s = NodeSample(node: node.id, reachable: false)
+            if node.state == "running" || node.state == "left", let info = try? info(node.id),
+               let members = try? ClusterDiscovery.lines(try call(node.id, ["CLUSTER.MEMBERS"]), "CLUSTER.MEMBERS") {
+                s.reachable = true
+                for line in members {
+                    let parts = line.split(separator: " ")
+                    if parts.count >= 3 { s.view[String(parts[0])] = String(parts[2]) }
+                }
+                func int(_ key: String) -> Int { Int(info[key] ?? "") ?? 0 }
+                s.ringMembers = int("cluster_ring_members")
+                s.rebalancing = info["cluster_rebalancing"] == "1"
+                s.keys = Self.keyCount(info["db0"])
+                s.rebalanceKeysReceived = int("cluster_rebalance_keys_received")
+                s.rebalanceBytesReceived = int("cluster_rebalance_bytes_received")
+                s.rebalanceKeysSent = int("cluster_rebalance_keys_sent")
+                s.rebalanceBytesSent = int("cluster_rebalance_bytes_sent")
+                s.clientRequests = int("cluster_client_requests")
+                s.peerMessagesIn = int("cluster_peer_messages_in")
+            }
+            out.append(s)
+        }
+        return ClusterSample(time: time, nodes: out)
+    }
+
+    /// `keys=N` out of an `INFO keyspace` value such as `keys=10,expires=0,avg_ttl=0`.
+    static func keyCount(_ db: String?) -> Int {
+        guard let db else { return 0 }
+        for part in db.split(separator: ",") where part.hasPrefix("keys=") { return Int(part.dropFirst(5)) ?? 0 }
+        return 0
+    }
+
+    private func closeClients() {
+        let all = lock.withLock { () -> [BlockingRESPClient] in
+            defer { clients.removeAll() }
+            return Array(clients.values)
+        }
+        for c in all { c.close() }
+    }
+
+    // MARK: Helpers
+
+    /// Whether `pid` is alive and still a kvnode (a recycled pid is not ours to signal).
+    public func isOurs(_ pid: Int32) -> Bool {
+        guard pid > 0, kill(pid, 0) == 0,
+              let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+        if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+           let close = stat.lastIndex(of: ")"), stat[stat.index(close, offsetBy: 2)] == "Z" {
+            return false  // exited, not yet reaped
+        }
+        return String(decoding: cmdline, as: UTF8.self).contains("kvnode")
+    }
+
+    /// Collects exited children so they do not linger as zombies.
+    private func reap() {
+        var status: Int32 = 0
+        for node in nodes where node.pid > 0 { _ = waitpid(node.pid, &status, WNOHANG) }
+    }
+
+    private func save() throws {
+        let snapshot = lock.withLock { state }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let path = directory + "/cluster.json"
+        try encoder.encode(snapshot).write(to: URL(fileURLWithPath: path), options: .atomic)
+        chmod(path, 0o600)  // holds the peer secret
+    }
+
+    /// A port p with p..p+count-1 and the peer ports 10000 above free now, below the ephemeral range.
+    static func freePortBlock(host: String, count: Int) throws -> Int {
+        for _ in 0..<200 {
+            let p = Int.random(in: 20000...(22700 - count))
+            if (0..<count).allSatisfy({ canBind(host, p + $0) && canBind(host, p + 10000 + $0) }) { return p }
+        }
+        throw ClusterControlError("no free block of \(count) ports in 20000-22700")
+    }
+
+    static func canBind(_ host: String, _ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        guard inet_pton(AF_INET, host, &addr.sin_addr) == 1 else { return false }
+        return withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+}
+
+/// Starting, signalling or reaching a local cluster failed: the text says what and where to look.
+public struct ClusterControlError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
