@@ -7,6 +7,7 @@
 #      hostile input and 10k idle connections (scripts/compat-test.sh),
 #   5. runs the real-process cluster, failure-detection and rebalancing checks (scripts/cluster_test.py,
 #      membership_test.py, rebalance_test.py, partition_test.py: skipped without root/unshare/iptables),
+#      and the scenario runner (scripts/scenario_test.py: kvbench run --scenario and kvbench cluster),
 #   6. fuzzes every decoder for a short time box (scripts/fuzz.sh; KVBENCH_FUZZ_SECONDS, default 20, 0 skips),
 #   7. runs the perf smoke: a release kvbench, short runs compared with Benchmarks/perf-baseline/
 #      (scripts/perf-smoke.sh; fails when the storage path or the generator needs >1.5x the instructions
@@ -51,6 +52,9 @@ python3 scripts/rebalance_test.py .build/debug/kvnode
 
 echo "== partitions (five kvnode processes on 127.0.0.2-6 in a private network namespace, iptables cuts)"
 python3 scripts/partition_test.py .build/debug/kvnode
+
+echo "== scenarios (kvbench run kvnode --scenario: kill, restart, add-node, hot-key; kvbench cluster by hand)"
+python3 scripts/scenario_test.py .build/debug/kvbench
 
 fuzz_seconds="${KVBENCH_FUZZ_SECONDS:-20}"
 if [ "$fuzz_seconds" != 0 ]; then

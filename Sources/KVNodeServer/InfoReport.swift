@@ -107,7 +107,8 @@ extension CommandExecutor {
         case "cluster":
             return clusterSection()
         case "keyspace":
-            let keys = engine.count
+            // In cluster mode the engine also holds hints and the node's own metadata: count objects only (as DBSIZE).
+            let keys = context.cluster.map { $0.store.objectCount } ?? engine.count
             return keys > 0 ? [("db0", "keys=\(keys),expires=0,avg_ttl=0")] : []
         default:
             return []

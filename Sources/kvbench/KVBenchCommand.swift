@@ -7,6 +7,7 @@ struct KVBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kvbench",
         abstract: "Benchmark and load-generation toolkit for key-value stores.",
-        subcommands: [LoadCommand.self, RunCommand.self, MergeCommand.self, CompareCommand.self, RingCommand.self, SimulateCommand.self]
+        subcommands: [LoadCommand.self, RunCommand.self, MergeCommand.self, CompareCommand.self, RingCommand.self, SimulateCommand.self,
+                      ClusterCommand.self]
     )
 }

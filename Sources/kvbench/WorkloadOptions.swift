@@ -99,7 +99,7 @@ struct WorkloadOptions: ParsableArguments {
             if phase == .run, embeddedDir == nil { result.notes.append("embedded: the in-process store was preloaded with the load phase's records (unmeasured)") }
         case .kvnode where scenario != nil:
             let file = try ScenarioFile.load(path: scenario!)
-            let kvnodePath = kvnode ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("kvnode").path
+            let kvnodePath = kvnode ?? siblingKVNode()
             let (connections, pipeline, timeout, routing) = (connections, pipeline, timeout, !noClusterRouting)
             let run = ScenarioRun(scenario: file, kvnode: kvnodePath, out: out, keepCluster: keepCluster, configuration: { hosts in
                 RESPBindingConfiguration(hosts: hosts, connectionsPerThread: connections, pipelineDepth: pipeline, timeoutSeconds: timeout,
