@@ -31,6 +31,11 @@ public struct ClusterConfig: Sendable, Equatable {
     /// Rebalancing's bandwidth cap: most value bytes a node streams to new owners per handoff tick
     /// (nil: only `handoffBatch` bounds it). A key larger than the cap still goes, alone in its tick.
     public var rebalanceBytesPerTick: Int? = nil
+    /// After a membership change, plain writes are stamped by a primary that was a primary before
+    /// the change (it holds the key; a new owner may not have received it yet and would stamp a
+    /// version concurrent with it, a sibling) while this node's rebalancing pass runs and at least
+    /// this long after the change.
+    public var ringTransitionGrace: Tick = 10_000
     /// The coordinator keeps a hinted copy for a primary that no fallback stands in for (fewer than
     /// N + 1 nodes up) and for every target that had not confirmed a stamped write by its timeout
     /// (crashed mid-request, message lost), and hands it off when that node is up (as Cassandra does),

@@ -33,6 +33,9 @@ public struct ClusterNode {
     var reads: [RequestID: PendingRead] = [:]
     /// The rebalancing pass after a membership change (nil when none is running).
     var rebalance: RebalancePass?
+    /// The placement before the latest membership change and when that change came, while plain
+    /// writes still prefer its primaries as stampers (see `ClusterConfig.ringTransitionGrace`).
+    var transition: (previous: Placement, since: Tick)?
     /// What rebalancing moved, since this node started.
     public internal(set) var rebalanceStats = RebalanceStats()
 
@@ -90,7 +93,7 @@ public struct ClusterNode {
             down.remove(node)
             deliverHints(to: node, now: now, out: &out)
         case .membershipChanged(let membership):
-            membershipChanged(membership)
+            membershipChanged(membership, now: now)
         }
     }
 

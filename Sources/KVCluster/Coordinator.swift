@@ -102,8 +102,16 @@ extension ClusterNode {
         let down = down
         let targets = placement.targets(for: key, strict: strict) { $0 == me || !down.contains($0) }
         if ownerStamps {
-            // `targets` is in ring order: primaries first (the owner leads), then fallbacks.
-            return targets.filter(\.isPrimary) + targets.filter { !$0.isPrimary }
+            // `targets` is in ring order: primaries first (the owner leads), then fallbacks. During a
+            // ring transition, primaries that were primaries before go first, in the old ring's order:
+            // they hold the key, and a coordinator still on the old view picks the same stamper.
+            let primaries = targets.filter(\.isPrimary)
+            if let old = transition?.previous {
+                let held = old.primaries(for: key)
+                return held.compactMap { h in primaries.first { $0.node == h } } + primaries.filter { !held.contains($0.node) }
+                    + targets.filter { !$0.isPrimary }
+            }
+            return primaries + targets.filter { !$0.isPrimary }
         }
         var ordered: [ReplicaTarget] = []
         ordered.reserveCapacity(targets.count)
@@ -121,6 +129,7 @@ extension ClusterNode {
         client: ClientRequestID, now: Tick, out: inout Output
     ) {
         let required = config.quorum(quorum.count, default: config.w)
+        if let t = transition, rebalance == nil, now >= t.since &+ config.ringTransitionGrace { transition = nil }
         let targets = orderedTargets(for: key, strict: quorum.strict, ownerStamps: supersedeLocal)
         let reachable = quorum.strict ? targets.filter(\.isPrimary).count : targets.count
         guard reachable >= required, !targets.isEmpty else {

@@ -54,9 +54,11 @@ extension ClusterNode {
     public var isRebalancing: Bool { rebalance != nil }
 
     /// Applies a new membership: placement changes at once; the pass starts on the next handoff tick.
-    mutating func membershipChanged(_ membership: Membership) {
+    mutating func membershipChanged(_ membership: Membership, now: Tick) {
         guard membership != placement.ring.membership else { return }
         let previous = rebalance?.previous ?? placement
+        // Back-to-back changes keep the oldest placement: its primaries are the ones holding the data.
+        transition = (transition?.previous ?? previous, now)
         placement = Placement(membership: membership, n: config.n, tokensPerNode: config.tokensPerNode)
         down = down.filter { membership.index(of: $0) != nil }
         var pass = RebalancePass(previous: previous, keys: store.allKeys())

@@ -14,6 +14,8 @@ public struct IntervalSnapshot: Sendable {
     public var final: Bool
     public var nodes: NodeTally?
     public var endTime: UInt64 = 0
+    /// Error replies the worker saw, by text (final snapshot only; see `WorkerCore.noteErrorReply`).
+    public var errorReplies: [String: Int] = [:]
 
     public init(worker: Int, interval: Int, histograms: HistogramSet, scheduled: Int64, final: Bool,
                 nodes: NodeTally? = nil, endTime: UInt64 = 0) {

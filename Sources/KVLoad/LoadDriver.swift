@@ -84,12 +84,16 @@ public enum LoadDriver {
         let measureStart = start &+ UInt64(plan.warmupSeconds * 1e9)
         let end = max(aggregator.endTime, measureStart)
         let nodes = aggregator.nodes ?? NodeTally(nodeCount: nodeNames.count)
-        return RunResult(binding: bindingName, phase: plan.phase == .load ? "load" : "run", threads: plan.threads,
+        var result = RunResult(binding: bindingName, phase: plan.phase == .load ? "load" : "run", threads: plan.threads,
                          openLoop: plan.isOpenLoop, targetRate: plan.offeredRate,
                          elapsedSeconds: Double(end - measureStart) / 1e9, scheduled: aggregator.scheduled,
                          totals: aggregator.totals, rows: aggregator.rows, logLines: aggregator.logLines,
                          nodeNames: nodeNames, nodeOperations: nodes.operations, nodeKeysTouched: nodes.touched.map(\.count),
                          startTime: startWall)
+        for (text, count) in aggregator.errorReplies.sorted(by: { ($0.value, $1.key) > ($1.value, $0.key) }) {
+            result.notes.append("error reply ×\(count): \(text)")
+        }
+        return result
     }
 }
 

@@ -89,6 +89,9 @@ final class RESPConnection: ChannelInboundHandler {
                 let scanned = cumulation!.withUnsafeReadableBytes { ReplyScanner.scan($0) }
                 switch scanned {
                 case .reply(let outcome, let consumed):
+                    if outcome == .error, consumed > 3, let text = cumulation!.getString(at: cumulation!.readerIndex + 1, length: consumed - 3) {
+                        worker.core.noteErrorReply(text)
+                    }
                     cumulation!.moveReaderIndex(forwardBy: consumed)
                     handle(outcome, now: now)
                     continue
@@ -96,6 +99,7 @@ final class RESPConnection: ChannelInboundHandler {
                     break
                 case .complex:
                     guard let reply = try parser.next(from: &cumulation!) else { break }
+                    if case .error(let b) = reply { worker.core.noteErrorReply(String(buffer: b)) }
                     handle(Self.outcome(of: reply), now: now)
                     continue
                 }

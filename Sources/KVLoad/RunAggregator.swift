@@ -56,6 +56,8 @@ public struct RunAggregator {
     /// Interval-log lines per log name (`READ` → lines), in interval order.
     public private(set) var logLines: [String: [String]] = [:]
     public private(set) var nodes: NodeTally?
+    /// Error replies by text, over all workers.
+    public private(set) var errorReplies: [String: Int] = [:]
     public private(set) var scheduled: Int64 = 0
     public private(set) var lastFinalized = -1
     /// The latest finalized interval's merged histograms (for the status line).
@@ -86,6 +88,7 @@ public struct RunAggregator {
             if s.final {
                 finishedWorkers[s.worker] = true
                 endTime = max(endTime, s.endTime)
+                for (text, count) in s.errorReplies { errorReplies[text, default: 0] += count }
                 if let n = s.nodes {
                     if nodes == nil { nodes = n } else { nodes!.add(n) }
                 }

@@ -40,6 +40,8 @@ public struct WorkerCore {
     var nextIntervalEnd: UInt64
     var intervalScheduled: Int64 = 0
     var nodes: NodeTally
+    /// Error replies by text (`noteErrorReply`).
+    public private(set) var errorReplies: [String: Int] = [:]
     var finished = false
 
     public init(index: Int, plan: RunPlan, start: UInt64, collector: IntervalCollector, nodeCount: Int = 1) {
@@ -139,9 +141,22 @@ public struct WorkerCore {
         guard !finished else { return }
         closeInterval(now: now)
         finished = true
-        collector.deliver(IntervalSnapshot(worker: index, interval: intervalIndex, histograms: histograms,
-                                           scheduled: intervalScheduled, final: true, nodes: nodes, endTime: now))
+        var last = IntervalSnapshot(worker: index, interval: intervalIndex, histograms: histograms,
+                                    scheduled: intervalScheduled, final: true, nodes: nodes, endTime: now)
+        last.errorReplies = errorReplies
+        collector.deliver(last)
         histograms = HistogramSet()
+    }
+
+    /// Counts an error reply by its text (at most 100 characters, at most 16 distinct texts; the rest
+    /// count as "(other errors)"), so a run says why operations failed, not only how many.
+    public mutating func noteErrorReply(_ text: String) {
+        let key = String(text.prefix(100))
+        if errorReplies[key] != nil || errorReplies.count < 16 {
+            errorReplies[key, default: 0] += 1
+        } else {
+            errorReplies["(other errors)", default: 0] += 1
+        }
     }
 }
 

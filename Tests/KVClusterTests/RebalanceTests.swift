@@ -84,4 +84,30 @@ import Testing
         }
         #expect(h.local("n1", key).isEmpty)
     }
+
+    /// A plain SET right after a join, before the new owner received the key, must overwrite rather
+    /// than become a sibling: an old primary stamps it (the new owner would stamp blind).
+    @Test func aPlainSetDuringTheTransitionOverwritesInsteadOfForkingSiblings() throws {
+        let h = Harness(nodes: 4)
+        let all = h.ids + ["n4"]
+        let grown = try Membership(all.map { Node(id: $0) })
+        let newPlacement = Placement(membership: grown, n: h.config.n, tokensPerNode: h.config.tokensPerNode)
+        // A key whose new owner (first primary) is the joining node.
+        let key = try #require((0..<5000).map { "t\($0)" }.first { newPlacement.primaries(for: Array($0.utf8)).first == "n4" })
+        for v in ["old-1", "old-2"] {
+            h.request(h.ids[0], .plainSet(key: Array(key.utf8), value: Array(v.utf8), quorum: Quorum()))
+            h.pump()
+        }
+        join(h, "n4", membership: grown)  // no handoff tick yet: n4 holds nothing
+        #expect(h.local("n4", key).isEmpty)
+        let c = h.request(h.ids[1], .plainSet(key: Array(key.utf8), value: Array("new".utf8), quorum: Quorum()))
+        h.pump()
+        #expect({ if case .written? = h.replies[c] { true } else { false } }())
+        let stamper = h.sent.last { if case .stampPut = $0.message { true } else { false } }?.to
+        #expect(stamper != "n4" && stamper.map { h.primaries(key).contains($0) } == true, "stamped by \(stamper ?? "-")")
+        settle(h, nodes: all)
+        for id in newPlacement.primaries(for: Array(key.utf8)) {
+            #expect(strings(h.local(id, key)) == ["new"], "\(id) holds \(strings(h.local(id, key)))")
+        }
+    }
 }
