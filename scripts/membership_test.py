@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Failure detection on real processes: five kvnode processes on loopback (SWIM, 1 s probe period).
+"""Failure detection on real processes: five kvnode processes on loopback (SWIM with a 1 s probe period,
+`--probe-interval-ms 1000`; kvnode's default is 700 ms).
 
 1. kill -9 of one node: every other node shows it `down` in CLUSTER.MEMBERS within 5 s (the time is printed);
    after a restart it is `up` again everywhere without any manual step.
@@ -54,7 +55,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=1)
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="kvnode-members.")
-    c = Cluster(os.path.abspath(a.kvnode), work, free_base_port(), size=5, extra=["--fsync", "everysec"])
+    c = Cluster(os.path.abspath(a.kvnode), work, free_base_port(), size=5, extra=["--fsync", "everysec", "--probe-interval-ms", "1000"])
     try:
         for i in range(5):
             c.start(i)
@@ -106,8 +107,8 @@ def main():
             expect(all(states(c, i, victim) == "up" for i in others), "after SIGCONT it is up everywhere")
 
             # SWIM's bound for a silent member among 5: up to 4 periods until some node probes it (each
-            # probes every other once per n - 1 periods), 0.95 s until that probe fails, then a suspicion
-            # timeout of 1.5 s (confirmed) to 3 s: at most about 8 s, typically 3-4 s.
+            # probes every other once per n - 1 periods), 0.95 periods until that probe fails, then a
+            # suspicion timeout of 1.8 s (confirmed) to 3 s: at most about 8 s with 1 s periods, typically 3-4 s.
             print(f"== SIGSTOP n{victim + 1} for 10 s (SWIM alone must declare it down)")
             c.procs[victim].send_signal(signal.SIGSTOP)
             seen = watch(c, victim, 10.0, others)

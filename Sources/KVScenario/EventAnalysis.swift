@@ -7,8 +7,8 @@ public struct EventReport: Sendable, Equatable {
     /// Until every other reachable node saw the change (kill/pause: the node `down`; add-node, leave,
     /// remove-node: the ring at its new size; restart/resume: the node `up`). Nil: never seen.
     public var detectSeconds: Double?
-    /// Until the load was healthy again: three intervals in a row without errors at ≥ 80 % of the
-    /// throughput before the event. Nil: not within the run.
+    /// Until the load was healthy again: three intervals in a row without errors and with a p99 at
+    /// most twice the p99 before the event (or 1 ms above it, whichever is more). Nil: not within the run.
     public var recoverSeconds: Double?
     /// Errors and timeouts from the event until the next event (or the end of the run).
     public var errors: Int
@@ -62,12 +62,12 @@ public enum EventAnalysis {
         let afterEnd = min(Int(((e.time + window) / step).rounded(.up)), load.operations.count)
         let before = beforeStart < at ? load.windowPercentiles(beforeStart, at) : nil
         let after = at < afterEnd ? load.windowPercentiles(at, afterEnd) : nil
-        let rateBefore = rate(load, beforeStart, at)
+        let rateBefore = rate(load, beforeStart, at)  // reported, not a recovery criterion
         var r = EventReport(time: e.time, action: e.event.action.rawValue, node: e.node ?? "", problem: e.problem,
                             errors: sum(load.errors, at, Int((next / step).rounded(.up))),
                             p99Before: before?.p99, p999Before: before?.p999, p99After: after?.p99, p999After: after?.p999,
                             throughputBefore: rateBefore, throughputAfter: rate(load, at, afterEnd))
-        r.recoverSeconds = recovery(load, from: at, baseline: rateBefore).map { max(0, Double($0) * step - e.time) }
+        r.recoverSeconds = recovery(load, from: at, p99Before: before?.p99).map { max(0, Double($0) * step - e.time) }
         let later = samples.filter { $0.time >= e.time }
         if let node = e.node, let seen = later.first(where: { detected(e.event.action, node: node, in: $0, before: samples, at: e.time) }) {
             r.detectSeconds = seen.time - e.time
@@ -92,13 +92,15 @@ public enum EventAnalysis {
         return Double(sum(load.operations, lo, hi)) / (Double(hi - lo) * load.intervalSeconds)
     }
 
-    /// The first interval from `from` that starts three healthy ones in a row.
-    static func recovery(_ load: LoadSeries, from: Int, baseline: Double) -> Int? {
+    /// The first interval from `from` that starts three healthy ones in a row (no errors, operations
+    /// completed, p99 within bounds of the steady p99 when there is one).
+    static func recovery(_ load: LoadSeries, from: Int, p99Before: Double?) -> Int? {
         let need = 3
-        let floor = 0.8 * baseline * load.intervalSeconds
+        let ceiling = p99Before.map { max(2 * $0, $0 + 1000) } ?? .infinity
         var run = 0
         for i in max(0, from)..<load.operations.count {
-            let healthy = load.errors[i] == 0 && Double(load.operations[i]) >= floor && load.operations[i] > 0
+            let healthy = load.errors[i] == 0 && load.operations[i] > 0
+                && (ceiling.isInfinite || (load.windowPercentiles(i, i + 1)?.p99 ?? .infinity) <= ceiling)
             run = healthy ? run + 1 : 0
             if run == need { return i - need + 1 }
         }
@@ -134,7 +136,9 @@ public enum EventAnalysis {
         case .addNode:
             r.idealKeysMoved = live.isEmpty ? nil : Int((Double(copies) / Double(live.count + 1)).rounded())
         case .leave, .removeNode:
-            r.idealKeysMoved = live.first { $0.node == e.node }?.keys
+            // What it held when last seen (a node removed after a crash is not reachable any more).
+            r.idealKeysMoved = samples.last { s in s.time < e.time && s.nodes.contains { $0.node == e.node && $0.reachable } }?
+                .nodes.first { $0.node == e.node }?.keys
         default:
             break
         }

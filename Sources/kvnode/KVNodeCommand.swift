@@ -73,6 +73,9 @@ struct KVNodeCommand: AsyncParsableCommand {
     @Option(name: .customLong("rebalance-rate"), help: ArgumentHelp("Cluster: rebalancing bandwidth cap per node, value bytes per second streamed to new owners (0: no cap beyond 1024 keys per 250 ms).", valueName: "bytes"))
     var rebalanceRate = 32 << 20
 
+    @Option(name: .customLong("probe-interval-ms"), help: "Cluster: SWIM protocol period (one probe per period; the direct-ack timeout is half of it). Every member should use the same value. (default: 700)")
+    var probeIntervalMs: Int?
+
     @Option(name: .customLong("advertise"), help: ArgumentHelp("Cluster: this node's client address as written in --seeds (default: --host:--port; set it when binding 0.0.0.0).", valueName: "host:port"))
     var advertise: String?
 
@@ -134,6 +137,9 @@ struct KVNodeCommand: AsyncParsableCommand {
                 }
             }
             guard rebalanceRate >= 0 else { throw ValidationError("--rebalance-rate must be >= 0") }
+            if let p = probeIntervalMs, !(100...60_000).contains(p) {
+                throw ValidationError("--probe-interval-ms must be 100...60000")
+            }
             guard (1...64).contains(replicas), (1...replicas).contains(readQuorum), (1...replicas).contains(writeQuorum) else {
                 throw ValidationError("need 1 <= --read-quorum, --write-quorum <= --replicas <= 64")
             }
@@ -184,6 +190,10 @@ struct KVNodeCommand: AsyncParsableCommand {
             cluster.join = join?.split(separator: ",").map(String.init) ?? []
             if rebalanceRate > 0 {
                 cluster.config.rebalanceBytesPerTick = max(1, rebalanceRate / 1000 * Int(cluster.config.handoffInterval))
+            }
+            if let p = probeIntervalMs {
+                cluster.membership.probeInterval = UInt64(p)
+                cluster.membership.probeTimeout = UInt64(p / 2)
             }
             cluster.peerPortOffset = peerPortOffset
             cluster.advertisedAddress = advertise

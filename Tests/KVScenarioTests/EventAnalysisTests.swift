@@ -81,3 +81,33 @@ struct EventAnalysisTests {
         #expect(abs(r.movedFraction! - 230.0 / 900) < 1e-12)
     }
 }
+
+@Suite("Scenario event analysis: removals")
+struct RemovalAnalysisTests {
+    @Test func aRemovedDeadNodeIsPricedByWhatItHeldWhenLastSeen() {
+        func s(_ t: Double, n2: Bool, ring: Int, rebalancing: Bool, received: Int) -> ClusterSample {
+            ClusterSample(time: t, nodes: ["n1", "n2", "n3", "n4"].map { id in
+                var x = NodeSample(node: id, reachable: id != "n2" || n2)
+                guard x.reachable else { return x }
+                x.ringMembers = ring
+                x.keys = 300
+                x.rebalancing = rebalancing
+                x.rebalanceKeysReceived = id == "n2" ? 0 : received
+                x.view = ["n2": n2 ? "up" : "down"]
+                return x
+            })
+        }
+        // n2 held 300 copies when last seen at 4 s; killed at 5 s, removed at 10 s.
+        let samples = [s(4, n2: true, ring: 4, rebalancing: false, received: 0), s(9, n2: false, ring: 4, rebalancing: false, received: 0),
+                       s(11, n2: false, ring: 3, rebalancing: true, received: 50), s(13, n2: false, ring: 3, rebalancing: false, received: 100)]
+        let load = LoadSeries(operations: Array(repeating: 100, count: 20), errors: Array(repeating: 0, count: 20)) { _, _ in (1000, 2000, 1) }
+        let remove = ExecutedEvent(event: ScenarioEvent(at: 10, action: .removeNode, node: "n2"), time: 10, node: "n2")
+        let r = EventAnalysis.reports(events: [remove], load: load, samples: samples, runSeconds: 20)[0]
+        #expect(r.idealKeysMoved == 300)
+        #expect(r.copiesBefore == 900)
+        #expect(r.detectSeconds == 1)
+        #expect(r.balancedSeconds == 3)
+        #expect(r.keysMoved == 300)  // 100 received by each of the three survivors
+        #expect(r.recoverSeconds == 0)
+    }
+}
