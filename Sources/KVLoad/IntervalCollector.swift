@@ -14,6 +14,8 @@ public struct IntervalSnapshot: Sendable {
     public var final: Bool
     public var nodes: NodeTally?
     public var endTime: UInt64 = 0
+    /// Measured operations per node in this interval.
+    public var nodeOperations: [Int64] = []
     /// Error replies the worker saw, by text (final snapshot only; see `WorkerCore.noteErrorReply`).
     public var errorReplies: [String: Int] = [:]
 

@@ -90,6 +90,7 @@ public enum LoadDriver {
                          totals: aggregator.totals, rows: aggregator.rows, logLines: aggregator.logLines,
                          nodeNames: nodeNames, nodeOperations: nodes.operations, nodeKeysTouched: nodes.touched.map(\.count),
                          startTime: startWall)
+        result.nodeTimeseries = aggregator.nodeRows
         for (text, count) in aggregator.errorReplies.sorted(by: { ($0.value, $1.key) > ($1.value, $0.key) }) {
             result.notes.append("error reply ×\(count): \(text)")
         }

@@ -34,6 +34,12 @@ public enum Reports {
                 }
             }
         }
+        if let ratio = r.nodeMaxOverMean {
+            let total = r.nodeOperations.reduce(0, +)
+            let shares = zip(r.nodeNames, r.nodeOperations).map { "\($0) \(fixed(100 * Double($1) / Double(max(total, 1)), 1))%" }
+            out += "[NODES], MaxOverMeanShare, \(fixed(ratio, 3))\n"
+            out += "# node shares: " + shares.joined(separator: ", ") + " (per second in nodes_timeseries.csv)\n"
+        }
         for note in r.notes { out += "# \(note)\n" }
         return out
     }
@@ -89,6 +95,21 @@ public enum Reports {
         return out
     }
 
+    public static let nodesTimeseriesColumns = "second,node,ops,share"
+
+    /// `nodes_timeseries.csv`: per interval, each node's operations and its share of that interval's.
+    public static func nodesTimeseriesCSV(_ r: RunResult) -> String {
+        var out = nodesTimeseriesColumns + "\n"
+        for row in r.nodeTimeseries {
+            let total = row.operations.reduce(0, +)
+            for (i, name) in r.nodeNames.enumerated() where i < row.operations.count {
+                let share = total > 0 ? Double(row.operations[i]) / Double(total) : 0
+                out += "\(row.second),\(name),\(row.operations[i]),\(fixed(share, 6))\n"
+            }
+        }
+        return out
+    }
+
     /// `summary.json`: the run's parameters, the summary rows and per-outcome counts.
     public static func summaryJSON(_ r: RunResult) -> String {
         func statsJSON(_ s: LatencyStats) -> String {
@@ -114,6 +135,7 @@ public enum Reports {
             "\"elapsed_s\":\(fixed(r.elapsedSeconds, 6))", "\"operations\":\(r.operations)", "\"errors\":\(r.errors())",
             "\"start_time\":\(fixed(r.startTime, 3))", "\"scheduled\":\(r.scheduled)",
         ]
+        if let ratio = r.nodeMaxOverMean { top.append("\"node_max_over_mean\":\(fixed(ratio, 4))") }
         top.append("\"overall\":" + statsJSON(LatencyStats(r.totals.merged(measure: .service))))
         if r.openLoop { top.append("\"overall_intended\":" + statsJSON(LatencyStats(r.totals.merged(measure: .intended)))) }
         top.append("\"operations_detail\":[" + ops.joined(separator: ",") + "]")
@@ -133,6 +155,7 @@ public enum Reports {
         try put("summary.csv", summaryCSV(r))
         try put("timeseries.csv", timeseriesCSV(r))
         try put("nodes.csv", nodesCSV(r))
+        if r.nodeNames.count > 1 { try put("nodes_timeseries.csv", nodesTimeseriesCSV(r)) }
         try put("summary.json", summaryJSON(r))
         try put("summary.txt", ycsbText(r))
         for (name, lines) in r.logLines.sorted(by: { $0.key < $1.key }) {

@@ -43,6 +43,17 @@ public struct TimeseriesRow: Sendable, Equatable, Codable {
     public var errors: UInt64
 }
 
+/// Operations each node served in one interval.
+public struct NodeInterval: Sendable, Equatable {
+    public var second: Int
+    public var operations: [Int64]
+
+    public init(second: Int, operations: [Int64]) {
+        self.second = second
+        self.operations = operations
+    }
+}
+
 /// Merges workers' interval snapshots into per-interval rows, interval-log lines and totals.
 /// An interval is final once every worker has delivered it (or finished), so a stalled
 /// worker delays, but never loses, its share. Single-threaded (the reporter's).
@@ -56,6 +67,9 @@ public struct RunAggregator {
     /// Interval-log lines per log name (`READ` → lines), in interval order.
     public private(set) var logLines: [String: [String]] = [:]
     public private(set) var nodes: NodeTally?
+    /// Measured operations per node per finalized interval (interval index, counts by node).
+    public private(set) var nodeRows: [NodeInterval] = []
+    var openNodes: [Int: [Int64]] = [:]
     /// Error replies by text, over all workers.
     public private(set) var errorReplies: [String: Int] = [:]
     public private(set) var scheduled: Int64 = 0
@@ -83,6 +97,11 @@ public struct RunAggregator {
     public mutating func absorb(_ snapshots: [IntervalSnapshot]) -> [Int] {
         for s in snapshots {
             open[s.interval, default: HistogramSet()].add(s.histograms)
+            if !s.nodeOperations.isEmpty {
+                var counts = openNodes[s.interval] ?? Array(repeating: 0, count: s.nodeOperations.count)
+                for i in 0..<min(counts.count, s.nodeOperations.count) { counts[i] += s.nodeOperations[i] }
+                openNodes[s.interval] = counts
+            }
             scheduled += s.scheduled
             delivered[s.worker] = max(delivered[s.worker], s.interval)
             if s.final {
@@ -104,6 +123,9 @@ public struct RunAggregator {
     }
 
     mutating func finalize(_ index: Int, _ set: HistogramSet) {
+        if let counts = openNodes.removeValue(forKey: index), counts.contains(where: { $0 > 0 }) {
+            nodeRows.append(NodeInterval(second: index, operations: counts))
+        }
         totals.add(set)
         latest = set
         lastFinalized = index

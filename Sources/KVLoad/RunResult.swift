@@ -21,12 +21,21 @@ public struct RunResult: Sendable {
     public var nodeKeysTouched: [Int]
     /// Run start, seconds since the epoch (interval-log base time).
     public var startTime: Double
+    /// Operations per node per interval (empty for merged runs).
+    public var nodeTimeseries: [NodeInterval] = []
     /// Notes printed with the summary (unsupported operations, merge caveats, …).
     public var notes: [String] = []
 
     /// Operations completed (every outcome).
     public var operations: UInt64 {
         OperationKind.allCases.reduce(0) { sum, kind in sum + OperationOutcome.allCases.reduce(0) { $0 + totals.count(kind, $1) } }
+    }
+
+    /// The busiest node's share of operations over the mean share (1.0: even; nil with one node).
+    public var nodeMaxOverMean: Double? {
+        let total = nodeOperations.reduce(0, +)
+        guard nodeOperations.count > 1, total > 0 else { return nil }
+        return Double(nodeOperations.max()!) * Double(nodeOperations.count) / Double(total)
     }
 
     /// Completed operations per second.

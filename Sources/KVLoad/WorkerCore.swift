@@ -40,6 +40,8 @@ public struct WorkerCore {
     var nextIntervalEnd: UInt64
     var intervalScheduled: Int64 = 0
     var nodes: NodeTally
+    /// Measured operations per node in the current interval (`nodes_timeseries.csv`).
+    var intervalNodeOps: [Int64]
     /// Error replies by text (`noteErrorReply`).
     public private(set) var errorReplies: [String: Int] = [:]
     var finished = false
@@ -67,6 +69,7 @@ public struct WorkerCore {
         intervalNanos = plan.intervalNanos
         nextIntervalEnd = start &+ plan.intervalNanos
         nodes = NodeTally(nodeCount: nodeCount)
+        intervalNodeOps = Array(repeating: 0, count: max(nodeCount, 1))
     }
 
     /// Calls `body` with the current operation's key, in place (a `mutating` access, so a worker that holds
@@ -115,6 +118,7 @@ public struct WorkerCore {
             histograms.record(now &- op.sent, in: slot)
             if openLoop { histograms.record(now &- op.intended, in: slot + 1) }
             nodes.record(node: node, keyNumber: op.operation.keyNumber)
+            intervalNodeOps[node] &+= 1
         }
         if now >= nextIntervalEnd { closeInterval(now: now) }
     }
@@ -126,9 +130,11 @@ public struct WorkerCore {
 
     mutating func closeInterval(now: UInt64) {
         while now >= nextIntervalEnd {
-            let snapshot = IntervalSnapshot(worker: index, interval: intervalIndex, histograms: histograms,
+            var snapshot = IntervalSnapshot(worker: index, interval: intervalIndex, histograms: histograms,
                                             scheduled: intervalScheduled, final: false)
+            snapshot.nodeOperations = intervalNodeOps
             collector.deliver(snapshot)
+            for i in intervalNodeOps.indices { intervalNodeOps[i] = 0 }
             histograms = HistogramSet()
             intervalScheduled = 0
             intervalIndex += 1
@@ -144,6 +150,7 @@ public struct WorkerCore {
         var last = IntervalSnapshot(worker: index, interval: intervalIndex, histograms: histograms,
                                     scheduled: intervalScheduled, final: true, nodes: nodes, endTime: now)
         last.errorReplies = errorReplies
+        last.nodeOperations = intervalNodeOps
         collector.deliver(last)
         histograms = HistogramSet()
     }

@@ -231,7 +231,11 @@ final class EventDriver: @unchecked Sendable {
                 do {
                     let result = try HotKeyStorm(cluster: cluster, event: e).run()
                     record.node = result.node
-                    lock.withLock { notes.append("hot-key \(e.key ?? "") on \(result.node): \(result.operations) operations, \(result.errors) errors") }
+                    let achieved = Double(result.operations) / max(e.duration ?? 1, 1e-9)
+                    lock.withLock {
+                        notes.append("hot-key \(e.key ?? "") on \(result.node): \(result.operations) operations "
+                            + "(\(Int(achieved)) ops/s of \(Int(e.rate ?? 0)) asked), \(result.errors) errors")
+                    }
                 } catch {
                     record.problem = "\(error)"
                 }

@@ -56,4 +56,28 @@ struct RecorderTests {
         #expect(a.isComplete)
         #expect(a.totals.count(.read, .ok) == 3)
     }
+
+    @Test func perNodeCountsAreSummedPerIntervalAndErrorRepliesByText() {
+        var a = RunAggregator(workerCount: 2, openLoop: false)
+        func snap(_ w: Int, _ i: Int, _ nodes: [Int64], final: Bool = false, errors: [String: Int] = [:]) -> IntervalSnapshot {
+            var s = IntervalSnapshot(worker: w, interval: i, histograms: HistogramSet(), scheduled: 0, final: final)
+            s.nodeOperations = nodes
+            s.errorReplies = errors
+            return s
+        }
+        a.absorb([snap(0, 0, [5, 0, 1]), snap(1, 0, [2, 3, 0])])
+        a.absorb([snap(0, 1, [0, 0, 0], final: true, errors: ["SIBLINGS x": 2]),
+                  snap(1, 1, [0, 4, 0], final: true, errors: ["SIBLINGS x": 1, "NOTACK y": 1])])
+        #expect(a.nodeRows == [NodeInterval(second: 0, operations: [7, 3, 1]), NodeInterval(second: 1, operations: [0, 4, 0])])
+        #expect(a.errorReplies == ["SIBLINGS x": 3, "NOTACK y": 1])
+    }
+
+    @Test func errorReplyTextsAreBounded() {
+        var core = WorkerCore(index: 0, plan: RunPlan(spec: WorkloadSpec(), phase: .run), start: 0, collector: IntervalCollector())
+        for i in 0..<40 { core.noteErrorReply("ERR number \(i % 20)") }
+        core.noteErrorReply(String(repeating: "x", count: 500))
+        #expect(core.errorReplies.count == 17)
+        #expect(core.errorReplies["(other errors)"] == 9)
+        #expect(core.errorReplies.keys.allSatisfy { $0.count <= 100 })
+    }
 }
