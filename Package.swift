@@ -143,6 +143,7 @@ let package = Package(
             name: "kvbench",
             dependencies: [
                 "KVRingLab", "KVPartitioning", "KVWorkload", "KVLoad", "KVSimulator", "KVCompare", "KVScenario", "KVClusterControl",
+                "KVMembership",
                 "CJemallocShim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
