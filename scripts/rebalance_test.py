@@ -224,6 +224,10 @@ def main():
         print(f"     n6 holds {sizes['n6']} of {total} replica copies: {share:.4f} (ideal 1/6 = {1 / 6:.4f}, "
               f"ratio {share * 6:.3f}); keys received {received}, sent by the others {sent}")
         expect(0.10 <= share <= 0.24, "the new node holds close to 1/6 of the data")
+        ranges = [r.decode() if isinstance(r, bytes) else r for r in c.client(5).execute_command("CLUSTER.REBALANCE", "RANGES")]
+        per_range = sum(int(f.split("=")[1]) for r in ranges for f in r.split()[1:] if f.startswith("keys_received="))
+        print(f"     n6 received keys in {len(ranges)} ring ranges (CLUSTER.REBALANCE RANGES), e.g. {ranges[:1]}")
+        expect(per_range == received and len(ranges) > 0, f"the per-range counts add up to the total ({per_range} = {received})")
         check_all_readable(c, data, range(6), "after the join")
 
         print("== leave: CLUSTER.LEAVE on n2")

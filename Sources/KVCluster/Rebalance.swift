@@ -15,8 +15,35 @@ public struct RebalanceStats: Sendable, Equatable {
     public var keysDropped = 0
     /// Transfers sent again after no acknowledgement.
     public var retries = 0
+    /// The same counts per ring range (the hash range `(start, end]` one token owns, keyed by `end`),
+    /// for the ranges that moved anything.
+    public var ranges: [UInt64: RangeTransfers] = [:]
 
     public init() {}
+
+    /// Counts of one ring range.
+    public struct RangeTransfers: Sendable, Equatable {
+        /// The range is `(start, end]` on the hash ring (it wraps when start > end).
+        public var start: UInt64
+        public var end: UInt64
+        public var keysSent = 0, bytesSent = 0, keysReceived = 0, bytesReceived = 0
+    }
+
+    /// Adds one key moved in the range of `hash` on `ring` (sent, or received when `received`).
+    mutating func count(hash: UInt64, on ring: TokenRing, bytes: Int, received: Bool) {
+        guard !ring.tokens.isEmpty else { return }
+        let i = ring.tokenIndex(for: hash)
+        let end = ring.tokens[i]
+        var r = ranges[end] ?? RangeTransfers(start: ring.tokens[(i + ring.tokens.count - 1) % ring.tokens.count], end: end)
+        if received {
+            r.keysReceived += 1
+            r.bytesReceived += bytes
+        } else {
+            r.keysSent += 1
+            r.bytesSent += bytes
+        }
+        ranges[end] = r
+    }
 }
 
 /// The background pass after a membership change: walks a snapshot of the node's keys, sends each key
@@ -112,6 +139,7 @@ extension ClusterNode {
                 rebalanceStats.keysSent += 1
                 let size = object.siblings.siblings.reduce(0) { $0 + $1.value.count }
                 rebalanceStats.bytesSent += size
+                rebalanceStats.count(hash: Placement.hash(key), on: placement.ring, bytes: size, received: false)
                 bytes += size
                 sent += 1
             }
@@ -146,8 +174,10 @@ extension ClusterNode {
         let before = store.object(for: key)?.siblings
         _ = replicaMerge(key: key, object: object, hintFor: nil, now: now, isReplicate: false)
         if store.object(for: key)?.siblings != before {
+            let size = object.siblings.reduce(0) { $0 + $1.value.count }
             rebalanceStats.keysReceived += 1
-            rebalanceStats.bytesReceived += object.siblings.reduce(0) { $0 + $1.value.count }
+            rebalanceStats.bytesReceived += size
+            rebalanceStats.count(hash: Placement.hash(key), on: placement.ring, bytes: size, received: true)
         }
         out.send(.transferAck(id: id, key: key), to: from, self: self.id)
     }

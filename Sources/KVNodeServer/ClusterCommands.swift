@@ -71,7 +71,12 @@ extension CommandExecutor {
             let id = String(decoding: command[1].readableBytesView, as: UTF8.self)
             return operatorCall { $0.removeMember(id) }
         case .clusterRebalance:
-            return .awaitCluster(ClusterCall(inspect: ClusterReplies.rebalance))
+            if command.count == 1 { return .awaitCluster(ClusterCall(inspect: ClusterReplies.rebalance)) }
+            let sub = String(decoding: command[1].readableBytesView, as: UTF8.self).uppercased()
+            guard command.count == 2, sub == "RANGES" else {
+                return error(&out, "ERR usage: CLUSTER.REBALANCE [RANGES]")
+            }
+            return .awaitCluster(ClusterCall(inspect: ClusterReplies.rebalanceRanges))
         default:
             return nil
         }

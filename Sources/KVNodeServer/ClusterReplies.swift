@@ -94,6 +94,23 @@ enum ClusterReplies {
 
     /// `CLUSTER.MEMBERS`: one `node-id host:port state [heard=<ms>]` line per member (state: up, suspect,
     /// down, leaving, removed; `? host:port unknown` for a seed whose id is not learned yet).
+    /// `CLUSTER.REBALANCE RANGES`: one line per ring range this node moved keys of, in ring order:
+    /// `<start>-<end> keys_sent=… bytes_sent=… keys_received=… bytes_received=…` (the range is
+    /// `(start, end]` of the 64-bit hash ring, in hex).
+    static func rebalanceRanges(_ shell: ClusterShell, _ version: RESPVersion, _ out: inout ByteBuffer) {
+        let ranges = shell.rebalanceStats.ranges.values.sorted { $0.end < $1.end }
+        out.writeRESPArrayHeader(ranges.count)
+        for r in ranges {
+            out.writeRESPBulkString(hex(r.start) + "-" + hex(r.end) + " keys_sent=\(r.keysSent) bytes_sent=\(r.bytesSent) "
+                                    + "keys_received=\(r.keysReceived) bytes_received=\(r.bytesReceived)")
+        }
+    }
+
+    private static func hex(_ v: UInt64) -> String {
+        let digits = String(v, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+
     /// `CLUSTER.REBALANCE`: `field:value` lines (as INFO) with what this node moved for ring changes.
     static func rebalance(_ shell: ClusterShell, _ version: RESPVersion, _ out: inout ByteBuffer) {
         let r = shell.rebalanceStats
@@ -104,7 +121,7 @@ enum ClusterReplies {
             ("bytes_received", String(r.bytesReceived)), ("keys_dropped", String(r.keysDropped)),
             ("retries", String(r.retries)), ("last_ms", String(shell.stats.lastRebalanceMillis)),
             ("total_ms", String(shell.stats.rebalanceMillis)), ("leave_state", shell.leaveState),
-            ("pass", shell.rebalanceSummary),
+            ("pass", shell.rebalanceSummary), ("ranges_moved", String(r.ranges.count)),
         ]
         out.writeRESPBulkString(fields.map { "\($0.0):\($0.1)\r\n" }.joined())
     }

@@ -90,7 +90,7 @@ public struct CommandTable: Sendable {
             CommandSpec(.clusterJoin, "cluster.join", 2, ["admin"]),
             CommandSpec(.clusterLeave, "cluster.leave", 1, ["admin"]),
             CommandSpec(.clusterRemove, "cluster.remove", 2, ["admin"]),
-            CommandSpec(.clusterRebalance, "cluster.rebalance", 1, ["loading", "stale"]),
+            CommandSpec(.clusterRebalance, "cluster.rebalance", -1, ["loading", "stale"]),
         ]
         var byHash: [UInt64: Int] = [:]
         for (i, spec) in specs.enumerated() {

@@ -148,6 +148,7 @@ extension CommandExecutor {
             ("cluster_rebalance_keys_dropped", String(s.rebalance.keysDropped)),
             ("cluster_rebalance_bytes_received", String(s.rebalance.bytesReceived)),
             ("cluster_rebalance_retries", String(s.rebalance.retries)),
+            ("cluster_rebalance_ranges_moved", String(s.rebalance.ranges.count)),
             ("cluster_rebalancing", s.rebalancing ? "1" : "0"),
             ("cluster_rebalance_last_ms", String(s.stats.lastRebalanceMillis)),
             ("cluster_rebalance_total_ms", String(s.stats.rebalanceMillis)),

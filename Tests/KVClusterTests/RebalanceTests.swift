@@ -57,6 +57,21 @@ import Testing
             before.primaries(for: Array(k.utf8)).contains { !after.primaries(for: Array(k.utf8)).contains($0) }
         }.count
         #expect(dropped == lost)
+        // Per range: the counts add up to the totals, and every range is one of the new ring's token ranges.
+        let n4 = h.nodes["n4"]!.rebalanceStats
+        #expect(n4.ranges.values.reduce(0) { $0 + $1.keysReceived } == received)
+        #expect(n4.ranges.values.reduce(0) { $0 + $1.bytesReceived } == n4.bytesReceived)
+        let sentPerRange = h.ids.map { h.nodes[$0]!.rebalanceStats.ranges.values.reduce(0) { $0 + $1.keysSent } }.reduce(0, +)
+        #expect(sentPerRange == sent)
+        let tokens = after.ring.tokens
+        for r in n4.ranges.values {
+            let i = try #require(tokens.firstIndex(of: r.end))
+            #expect(r.start == tokens[(i + tokens.count - 1) % tokens.count])
+        }
+        // n4 received keys only in ranges whose primaries include it.
+        for r in n4.ranges.values where r.keysReceived > 0 {
+            #expect(after.ring.preferenceList(for: r.end, count: 3).contains(after.ring.membership.index(of: "n4")!))
+        }
     }
 
     @Test func aWriteFromANodeWithTheOldViewIsForwardedToTheNewOwners() throws {
