@@ -11,7 +11,11 @@ and then checks:
 - convergence: how long until every acknowledged write is on every one of its N replicas (`KV.GETLOCAL`
   on the key's preference list) with no hints left; 0 acknowledged writes may be missing.
 
-Rounds: one node isolated; a majority/minority split (2 | 3); then the same split again.
+Rounds: one node isolated; a majority/minority split (2 | 3); then the same split again. Last, a second
+cluster with hinted handoff off (`--no-hinted-handoff`): a 2 | 3 split with writes on both sides (new keys on
+each side and the same keys written on both), heal, then `KV.REPAIR` on every node alone must bring every
+acknowledged write to all its replicas (the keys written on both sides end as siblings), exchanging a small
+multiple of the differing data rather than of the dataset.
 The namespace, its rules and every process die with the script. Skips (exit 0) when it cannot make a
 namespace (not root, no unshare, no iptables).
 
@@ -48,8 +52,11 @@ def sh(*args):
     subprocess.run(list(args), check=True)
 
 
+PORTS = {"port": PORT}
+
+
 def client(i, timeout=2):
-    return redis.Redis(host=HOSTS[i], port=PORT, socket_timeout=timeout, socket_connect_timeout=timeout)
+    return redis.Redis(host=HOSTS[i], port=PORTS["port"], socket_timeout=timeout, socket_connect_timeout=timeout)
 
 
 def view(i):
@@ -114,7 +121,8 @@ class Writers:
 
 
 def missing_replicas(acked):
-    """Acknowledged (key, replica) pairs whose replica does not hold the acknowledged value."""
+    """Acknowledged (key, replica) pairs whose replica does not hold the acknowledged value (several
+    acknowledged values per key may be given as a list: each must be there)."""
     keys = list(acked)
     ring = client(0, timeout=10).pipeline(transaction=False)
     for k in keys:
@@ -131,8 +139,8 @@ def missing_replicas(acked):
             p.execute_command("KV.GETLOCAL", k)
         for k, v in zip(ks, p.execute(raise_on_error=False)):
             values = v[1] if isinstance(v, list) and len(v) == 2 else []
-            if acked[k].encode() not in values:
-                missing += 1
+            wanted = acked[k] if isinstance(acked[k], list) else [acked[k]]
+            missing += sum(1 for w in wanted if w.encode() not in values)
     return missing
 
 
@@ -195,6 +203,93 @@ def round_trip(name, groups, seconds, acked_all):
                                   f"{converged and round(converged, 2)} s after the heal (missing copies: {missing})")
 
 
+def start_cluster(kvnode, work, port, extra=()):
+    """Five nodes on HOSTS at `port`; waits until each sees all five up. Returns the processes."""
+    PORTS["port"] = port
+    seeds = ",".join(f"{h}:{port}" for h in HOSTS)
+    procs = []
+    for i, h in enumerate(HOSTS):
+        log = open(os.path.join(work, f"p{port}-n{i + 1}.log"), "a")
+        procs.append(subprocess.Popen([os.path.abspath(kvnode), "--node-id", f"n{i + 1}", "--host", h, "--port", str(port),
+                                       "--data-dir", os.path.join(work, f"p{port}-n{i + 1}"), "--seeds", seeds,
+                                       "--fsync", "everysec", "--cluster-secret", "partition-test",
+                                       "--log-level", "notice", *extra], stdout=log, stderr=log))
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            if all(client(i).info("cluster").get("cluster_members_up") == 5 for i in range(5)):
+                break
+        except redis.RedisError:
+            pass
+        time.sleep(0.2)
+    return procs
+
+
+def anti_entropy_round(seconds):
+    """Hints off: a 2 | 3 split with writes on both sides, heal, then KV.REPAIR alone."""
+    groups = [[0, 1], [2, 3, 4]]
+    print(f"== anti-entropy after a partition (hints off): n1,n2 | n3,n4,n5 for {seconds} s", flush=True)
+    value = "x" * 100
+    base = {f"base-{k}": f"{value}-{k}" for k in range(20000)}
+    p = client(0, timeout=10).pipeline(transaction=False)
+    for k, v in base.items():
+        p.set(k, v)
+    p.execute()
+    acked = dict(base)
+    cut(groups)
+    time.sleep(seconds)  # let each side see the other down
+    for side, g in enumerate(groups):
+        r = client(g[0], timeout=5)
+        for k in range(300):
+            key, v = f"side{side}-{k}", f"{value}-side{side}-{k}"
+            try:
+                if r.set(key, v):
+                    acked[key] = v
+            except redis.RedisError:
+                pass
+        for k in range(100):  # the same keys on both sides: concurrent, so both must survive (siblings)
+            key, v = f"both-{k}", f"{value}-both{side}-{k}"
+            try:
+                if r.set(key, v):
+                    acked.setdefault(key, [])
+                    acked[key] = (acked[key] if isinstance(acked[key], list) else [acked[key]]) + [v]
+            except redis.RedisError:
+                pass
+    heal()
+    t_heal = time.time()
+    while time.time() - t_heal < 20:
+        if all((view(i) or {}).get(j) == "up" for i in range(5) for j in range(5) if i != j):
+            break
+        time.sleep(0.1)
+    written = len(acked) - len(base)
+    missing_before = missing_replicas(acked)
+    print(f"     acknowledged during the cut: {written} keys; replica copies missing after the heal: {missing_before}",
+          flush=True)
+    expect(missing_before > 0, "with hints off, replicas diverged across the cut")
+    reports = [None] * 5
+
+    def repair(i):
+        text = client(i, timeout=120).execute_command("KV.REPAIR").decode()
+        reports[i] = dict(line.split(":") for line in text.split("\r\n") if line)
+
+    t0 = time.time()
+    threads = [threading.Thread(target=repair, args=(i,)) for i in range(5)]  # all at once, as an operator would
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    took = time.time() - t0
+    exchanged = sum(int((r or {}).get("bytes_exchanged", 0)) for r in reports)
+    differing = sum(int((r or {}).get("differing_object_bytes", 0)) for r in reports)
+    missing_after = missing_replicas(acked)
+    dataset = 3 * sum(len(v) if isinstance(v, str) else sum(map(len, v)) for v in acked.values())  # N = 3 copies
+    print(f"     KV.REPAIR on every node: {took:.2f} s; exchanged {exchanged} B for {differing} B of differing objects; "
+          f"dataset {dataset} value bytes in replica copies; missing copies now {missing_after}", flush=True)
+    expect(missing_after == 0, "anti-entropy alone brought every acknowledged write to all its replicas")
+    expect(0 < exchanged < 10 * max(differing, 1) and exchanged < dataset // 2,
+           f"bytes exchanged ({exchanged}) are a small multiple of the differing data ({differing}), not of the dataset ({dataset})")
+
+
 def main():
     reexec_in_namespace()
     ap = argparse.ArgumentParser()
@@ -203,27 +298,16 @@ def main():
     a = ap.parse_args()
     sh("ip", "link", "set", "lo", "up")
     work = tempfile.mkdtemp(prefix="kvnode-partition.")
-    seeds = ",".join(f"{h}:{PORT}" for h in HOSTS)
     procs = []
     try:
-        for i, h in enumerate(HOSTS):
-            log = open(os.path.join(work, f"n{i + 1}.log"), "a")
-            procs.append(subprocess.Popen([os.path.abspath(a.kvnode), "--node-id", f"n{i + 1}", "--host", h, "--port", str(PORT),
-                                           "--data-dir", os.path.join(work, f"n{i + 1}"), "--seeds", seeds,
-                                           "--fsync", "everysec", "--cluster-secret", "partition-test",
-                                           "--log-level", "notice"], stdout=log, stderr=log))
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                if all(client(i).info("cluster").get("cluster_members_up") == 5 for i in range(5)):
-                    break
-            except redis.RedisError:
-                pass
-            time.sleep(0.2)
+        procs = start_cluster(a.kvnode, work, PORT)
         acked = {}
         round_trip("isolate n3", [[2], [0, 1, 3, 4]], a.seconds, acked)
         round_trip("minority split", [[0, 1], [2, 3, 4]], a.seconds, acked)
         round_trip("minority split again", [[3, 4], [0, 1, 2]], a.seconds, acked)
+        stop_processes(procs)
+        procs = start_cluster(a.kvnode, work, PORT + 100, extra=["--no-hinted-handoff"])
+        anti_entropy_round(a.seconds)
     finally:
         try:
             heal()
