@@ -108,7 +108,7 @@ def main():
 
             # SWIM's bound for a silent member among 5: up to 4 periods until some node probes it (each
             # probes every other once per n - 1 periods), 0.95 periods until that probe fails, then a
-            # suspicion timeout of 1.8 s (confirmed) to 3 s: at most about 8 s with 1 s periods, typically 3-4 s.
+            # suspicion timeout of 2 s (confirmed) to 3 s: at most about 8 s with 1 s periods, typically 4-5 s.
             print(f"== SIGSTOP n{victim + 1} for 10 s (SWIM alone must declare it down)")
             c.procs[victim].send_signal(signal.SIGSTOP)
             seen = watch(c, victim, 10.0, others)

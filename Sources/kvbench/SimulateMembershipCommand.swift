@@ -25,6 +25,7 @@ struct SimulateMembershipCommand: ParsableCommand {
     @Option(help: "Fault episodes per seed.") var episodes = 6
     @Option(help: "Longest pause (ms).") var maxPauseMs: UInt64 = 2_000
     @Option(help: "Protocol period (ms); the direct-ack timeout is half of it. kvnode's default is 700.") var probeIntervalMs: UInt64 = 1_000
+    @Option(help: "Suspicion timeout once confirmed (ms; default: kvnode's 2000 with a 700 ms period, else 1500).") var suspicionMinMs: UInt64?
     @Option(help: "Stop after this many failing seeds (0: run them all).") var stopAfter = 0
 
     func run() throws {
@@ -39,9 +40,13 @@ struct SimulateMembershipCommand: ParsableCommand {
         options.pauseDuration = 200...maxPauseMs
         options.config.probeInterval = probeIntervalMs
         options.config.probeTimeout = probeIntervalMs / 2
-        if probeIntervalMs == 700 { options.config.suspicionMinTimeout = 1_800 }  // kvnode's setting
+        if probeIntervalMs == 700 { options.config.suspicionMinTimeout = 2_000 }  // kvnode's setting
+        if let m = suspicionMinMs {
+            guard m > 0, m <= options.config.suspicionMaxTimeout else { throw ValidationError("--suspicion-min-ms must be 1...\(options.config.suspicionMaxTimeout)") }
+            options.config.suspicionMinTimeout = m
+        }
         let summary = MembershipSimulator.run(seeds: seeds, from: from, options: options, stopAfterFailures: stopAfter)
-        print("membership simulation: \(nodes) nodes, loss \(loss), probe period \(probeIntervalMs) ms, pauses up to \(maxPauseMs) ms")
+        print("membership simulation: \(nodes) nodes, loss \(loss), probe period \(probeIntervalMs) ms, suspicion \(options.config.suspicionMinTimeout)-\(options.config.suspicionMaxTimeout) ms, pauses up to \(maxPauseMs) ms")
         print(summary.report)
         for f in summary.failures.prefix(10) {
             print("FAIL seed \(f.seed): \(f.violations.first ?? "")")
