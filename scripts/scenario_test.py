@@ -2,11 +2,12 @@
 """Scenario runner on real processes: `kvbench run kvnode --scenario` and `kvbench cluster`.
 
 1. A 25 s scenario on a 3-node cluster under workload A: kill n2 at 5 s, restart it at 10 s, add a
-   fourth node at 13 s, a hot-key storm at 16 s. Checks events.csv, cluster.csv and scenario.json:
-   the kill is seen (every other node shows n2 down) within 5 s and the restart within 5 s, the new
-   node gets between half and twice its ideal share of the replica copies and the cluster is balanced
-   again, the hot-key storm ran on the key's owner, no acknowledged write of the tracker was lost,
-   and no kvnode process is left behind.
+   fourth node at 13 s, a hot-key storm at 16 s, the workload's rate down to 400 ops/s at 21 s.
+   Checks events.csv, cluster.csv and scenario.json: the kill is seen (every other node shows n2 down)
+   within 5 s and the restart within 5 s, the new node gets between half and twice its ideal share of
+   the replica copies and the cluster is balanced again, the hot-key storm ran on the key's owner, the
+   rate change took hold, no acknowledged write of the tracker was lost, and no kvnode process is left
+   behind.
 2. A scenario file with a typo is refused with a message naming it, before anything starts.
 3. `kvbench cluster start|status|event|stop` by hand: a paused node shows as paused, stop leaves no process.
 
@@ -33,6 +34,7 @@ events:
   - { at: 10s, action: restart, node: n2 }
   - { at: 13s, action: add-node }
   - { at: 16s, action: hot-key, key: celebrity, rate: 2000, duration: 3s, connections: 2 }
+  - { at: 21s, action: rate, rate: 400 }
 """
 
 
@@ -68,7 +70,7 @@ def scenario_run(kvbench, work):
     with open(os.path.join(out, "cluster.csv")) as f:
         samples = list(csv.DictReader(f))
     by = {e["action"]: e for e in events}
-    expect([e["action"] for e in events] == ["kill", "restart", "add-node", "hot-key"], "every event ran, in order")
+    expect([e["action"] for e in events] == ["kill", "restart", "add-node", "hot-key", "rate"], "every event ran, in order")
     expect(all(e["problem"] == "" for e in events), "no event reported a problem")
     kill, restart, add, hot = by.get("kill", {}), by.get("restart", {}), by.get("add-node", {}), by.get("hot-key", {})
     d = number(kill, "detect_s")
@@ -81,6 +83,12 @@ def scenario_run(kvbench, work):
     expect(number(add, "balanced_s") is not None, f"the cluster was balanced again ({add.get('balanced_s')} s after add-node)")
     expect(any(s["node"] == "n4" and s["reachable"] == "1" for s in samples), "cluster.csv samples the added node")
     expect(hot.get("node") in ("n1", "n2", "n3", "n4"), f"the hot-key storm ran on the key's owner ({hot.get('node')})")
+    with open(os.path.join(out, "timeseries.csv")) as f:
+        rows = [r for r in csv.DictReader(f) if not r["operation"].startswith("Intended-")]
+    t_rate = number(by.get("rate", {}), "time_s") or 21
+    whole = [s for s in range(int(t_rate) + 1, int(t_rate) + 4)]  # whole seconds after the change
+    per_second = [sum(int(r["count"]) for r in rows if int(r["second"]) == s) for s in whole]
+    expect(all(300 <= n <= 500 for n in per_second), f"after the rate event the workload ran at about 400 ops/s ({per_second})")
     check = summary.get("writes_check", {})
     expect(check.get("acknowledged", 0) > 1000 and check.get("lost") == 0 and check.get("unreadable") == 0,
            f"no acknowledged write lost: {check}")

@@ -203,8 +203,8 @@ public final class LocalCluster: @unchecked Sendable {
             try expectOK(try call(via.id, ["CLUSTER.REMOVE", node.id]), "CLUSTER.REMOVE \(node.id) via \(via.id)")
             if isOurs(node.pid) { kill(node.pid, SIGCONT); kill(node.pid, SIGTERM) }
             setState(node.id, "removed")
-        case .hotKey:
-            break  // run by HotKeyStorm
+        case .hotKey, .rate:
+            break  // run by HotKeyStorm; the load's pacer follows rate changes
         }
         return event.node
     }

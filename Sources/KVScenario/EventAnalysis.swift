@@ -122,7 +122,7 @@ public enum EventAnalysis {
             let expected = action == .addNode ? previous + 1 : previous - 1
             return sample.nodes.filter { $0.reachable && $0.node != (action == .addNode ? "" : node) }
                 .allSatisfy { $0.ringMembers == expected }
-        case .hotKey:
+        case .hotKey, .rate:
             return false
         }
     }

@@ -72,7 +72,7 @@ public struct Scenario: Sendable, Equatable {
                     guard paused.remove(node) != nil else { throw .invalid("\(label): \(node) is not paused") }
                 case .leave, .removeNode:
                     gone.insert(node)
-                case .addNode, .hotKey:
+                case .addNode, .hotKey, .rate:
                     break
                 }
             }
@@ -80,6 +80,9 @@ public struct Scenario: Sendable, Equatable {
                 guard let d = e.duration, d > 0 else { throw .invalid("\(label) needs a positive duration") }
                 guard let rate = e.rate, rate > 0 else { throw .invalid("\(label) needs a positive rate (ops/s)") }
                 guard e.key?.isEmpty == false else { throw .invalid("\(label) needs a key") }
+            }
+            if e.action == .rate {
+                guard let rate = e.rate, rate >= 0, rate.isFinite else { throw .invalid("\(label) needs a rate (ops/s, 0 = unthrottled)") }
             }
             if let d = e.duration, d <= 0 { throw .invalid("\(label): duration must be positive") }
         }
@@ -116,7 +119,7 @@ public struct ScenarioEvent: Sendable, Equatable {
     public var node: String?
     /// `pause`: resumed after this long (otherwise a later `resume`); `hot-key`: how long the storm lasts.
     public var duration: Double?
-    /// `hot-key`: operations per second on the key (GETs, with one SET per 10).
+    /// `hot-key`: operations per second on the key (GETs, with one SET per 10); `rate`: the workload's new rate.
     public var rate: Double?
     /// `hot-key`: the key.
     public var key: String?
@@ -153,8 +156,10 @@ public enum ScenarioAction: String, Sendable, CaseIterable {
     case restart
     /// A storm of requests on one key, next to the workload.
     case hotKey = "hot-key"
+    /// The workload's offered rate (ops/s, total) from now on; 0 = unthrottled.
+    case rate
 
-    var needsNode: Bool { self != .addNode && self != .hotKey }
+    var needsNode: Bool { self != .addNode && self != .hotKey && self != .rate }
 
     /// Whether the event changes the ring (and so moves data).
     public var changesMembership: Bool { self == .addNode || self == .leave || self == .removeNode }

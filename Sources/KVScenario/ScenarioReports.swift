@@ -78,7 +78,7 @@ public enum ScenarioReports {
         for r in reports {
             let moved = r.movedFraction.map { f($0 * 100, 1) + "%" } ?? "-"
             let ideal = r.idealFraction.map { f($0 * 100, 1) + "%" } ?? "-"
-            out += row([f(r.time, 1), r.action, r.node, f(r.detectSeconds, 2, none: r.action == "hot-key" ? "-" : "never"), f(r.recoverSeconds, 1, none: "-"),
+            out += row([f(r.time, 1), r.action, r.node, f(r.detectSeconds, 2, none: r.action == "hot-key" || r.action == "rate" ? "-" : "never"), f(r.recoverSeconds, 1, none: "-"),
                         String(r.errors), us(r.p99Before), us(r.p99After), moved, ideal, f(r.balancedSeconds, 1, none: "-")])
             if !r.problem.isEmpty { out += "         problem: \(r.problem)\n" }
         }

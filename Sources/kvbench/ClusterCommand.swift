@@ -77,7 +77,7 @@ struct ClusterCommand: ParsableCommand {
         @Argument(help: "The node it acts on (all but add-node).") var node: String?
 
         func run() throws {
-            guard let kind = ScenarioAction(rawValue: action), kind != .hotKey else {
+            guard let kind = ScenarioAction(rawValue: action), kind != .hotKey, kind != .rate else {
                 throw ValidationError("unknown action \(action); use add-node, kill, pause, resume, restart, leave or remove-node")
             }
             let cluster = try LocalCluster(existing: dir)

@@ -44,8 +44,21 @@ struct ScenarioRun {
 
         var spec = baseSpec
         spec.operationCount = 0  // the scenario's duration ends the run
-        let plan = RunPlan(spec: spec, phase: .run, threads: threads, targetRate: target, duration: seconds,
+        var plan = RunPlan(spec: spec, phase: .run, threads: threads, targetRate: target, duration: seconds,
                            warmup: warmup ?? scenario.warmup.map { Warmup.seconds($0) })
+        let rateEvents = scenario.events.filter { $0.action == .rate }
+        if !rateEvents.isEmpty {
+            // Rate changes become the run's phases: the pacer follows them (warm-up included, as phases are).
+            guard plan.phases.isEmpty else { throw ValidationError("a scenario with rate events cannot be combined with the phases property") }
+            if case .operations = plan.warmup { throw ValidationError("a scenario with rate events needs a warm-up in seconds") }
+            let total = plan.warmupSeconds + seconds
+            let starts = [0.0] + rateEvents.map(\.at)
+            let rates = [plan.targetRate] + rateEvents.map { $0.rate ?? 0 }
+            plan.phases = starts.indices.compactMap { i in
+                let end = i + 1 < starts.count ? starts[i + 1] : total
+                return end > starts[i] ? Phase(duration: end - starts[i], startRate: rates[i], endRate: rates[i]) : nil
+            }
+        }
         let t0 = Date().timeIntervalSince1970
         let sampler = Sampler(cluster: cluster, t0: t0)
         let events = EventDriver(cluster: cluster, scenario: scenario, t0: t0, log: log)
@@ -223,6 +236,12 @@ final class EventDriver: @unchecked Sendable {
 
     private func run(_ e: ScenarioEvent) {
         let at = now()
+        if e.action == .rate {
+            // The pacer already follows it (the run's phases); recorded for the report and the plots.
+            lock.withLock { executed.append(ExecutedEvent(event: e, time: at, node: nil)) }
+            log(String(format: "%6.1f s  rate %.0f ops/s", at, e.rate ?? 0))
+            return
+        }
         if e.action == .hotKey {
             side.enter()
             Thread { [self] in

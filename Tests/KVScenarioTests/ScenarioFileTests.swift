@@ -15,12 +15,14 @@ struct ScenarioFileTests {
               - { at: 30s, action: add-node }
               - { at: 40s, action: pause, node: n3, duration: 5s }
               - { at: 50s, action: hot-key, key: user1, rate: 5000, duration: 5s, connections: 2 }
+              - { at: 55s, action: rate, rate: 2000 }
             """)
         #expect(s.name == "kill-and-replace")
         #expect(s.cluster.nodes == 5 && s.cluster.args == ["--fsync", "everysec"])
         #expect(s.duration == 60 && s.warmup == 0.5)
         // Sorted by time; ties keep the file's order.
-        #expect(s.events.map(\.action) == [.kill, .removeNode, .addNode, .pause, .hotKey])
+        #expect(s.events.map(\.action) == [.kill, .removeNode, .addNode, .pause, .hotKey, .rate])
+        #expect(s.events[5].rate == 2000)
         #expect(s.events[0].at == 15 && s.events[3].duration == 5 && s.events[4].connections == 2)
         #expect(s.nodeIDs == ["n1", "n2", "n3", "n4", "n5", "n6"])
     }
@@ -48,6 +50,8 @@ struct ScenarioFileTests {
         ("name: x\nevents:\n  - { at: 1s, action: leave, node: n1 }\n  - { at: 2s, action: pause, node: n1 }", "already left"),
         ("name: x\nevents:\n  - { at: 1s, action: hot-key, key: k, duration: 5s }", "positive rate"),
         ("name: x\ncluster: { nodes: 2, n: 3 }", "cluster.n"),
+        ("name: x\nevents:\n  - { at: 1s, action: rate }", "needs a rate"),
+        ("name: x\nevents:\n  - { at: 1s, action: rate, rate: 100, node: n1 }", "takes no node"),
         ("events: []", "missing 'name'"),
     ])
     func badFilesAreRejectedWithTheReason(text: String, reason: String) {
