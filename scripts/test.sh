@@ -44,7 +44,7 @@ bash scripts/compat-test.sh .build/debug/kvnode
 echo "== cluster (three real kvnode processes: kill -9 under writes, hints, siblings, peer auth)"
 python3 scripts/cluster_test.py .build/debug/kvnode
 
-echo "== membership (five real kvnode processes: kill -9, 2 s and 8 s SIGSTOP; SWIM suspicion and refutation)"
+echo "== membership (five real kvnode processes, 1 s SWIM period: kill -9, 2 s and 10 s SIGSTOP; suspicion and refutation)"
 python3 scripts/membership_test.py .build/debug/kvnode
 
 echo "== rebalancing (a sixth node joins under writes, one leaves, one is killed and removed)"
