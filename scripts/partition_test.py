@@ -72,6 +72,15 @@ def view(i):
         return None
 
 
+def wait_all_up(since, limit=20):
+    """Seconds after `since` until every node shows every other `up`, or None after `limit` seconds."""
+    while time.time() - since < limit:
+        if all((view(i) or {}).get(j) == "up" for i in range(5) for j in range(5) if i != j):
+            return time.time() - since
+        time.sleep(0.1)
+    return None
+
+
 def cut(groups):
     """Drops every packet between nodes of different groups (the test client on 127.0.0.1 is spared)."""
     for a_group in groups:
@@ -178,12 +187,7 @@ def round_trip(name, groups, seconds, acked_all):
         span = f"{done[0]:.2f}-{done[-1]:.2f}" if done else "-"
         print(f"     minority side declared the majority down: {len(done)} of {len(times)} pairs within the "
               f"{seconds:.0f} s cut, after {span} s", flush=True)
-        back = None
-        while time.time() - t_heal < 20:
-            if all((view(i) or {}).get(j) == "up" for i in range(5) for j in range(5) if i != j):
-                back = time.time() - t_heal
-                break
-            time.sleep(0.1)
+        back = wait_all_up(t_heal)
         expect(back is not None, f"after the heal every node shows every other up ({back and round(back, 2)} s)")
         time.sleep(0.5)
     acked_all.update(w.acked)
@@ -256,11 +260,7 @@ def anti_entropy_round(seconds):
             except redis.RedisError:
                 pass
     heal()
-    t_heal = time.time()
-    while time.time() - t_heal < 20:
-        if all((view(i) or {}).get(j) == "up" for i in range(5) for j in range(5) if i != j):
-            break
-        time.sleep(0.1)
+    wait_all_up(time.time())
     written = len(acked) - len(base)
     missing_before = missing_replicas(acked)
     print(f"     acknowledged during the cut: {written} keys; replica copies missing after the heal: {missing_before}",

@@ -27,11 +27,7 @@ public final class HotKeyStorm: @unchecked Sendable {
     /// The node that owns `key` on the cluster's ring.
     public static func owner(of key: String, cluster: LocalCluster) throws -> String {
         guard let via = cluster.nodes.first(where: { $0.state == "running" }) else { throw ClusterControlError("no running node") }
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        defer { try? group.syncShutdownGracefully() }
-        let client = try BlockingRESPClient.connect(host: cluster.host, port: via.port, group: group)
-        defer { client.close() }
-        let topology = try ClusterDiscovery.topology(client)
+        let topology = try ClusterDiscovery.topology(try cluster.client(via.id))
         let router = try ClusterRouter(memberIDs: topology.members.map(\.id), n: topology.n, tokensPerNode: topology.tokensPerNode)
         let route = Array(key.utf8).withUnsafeBytes { router.route($0) }
         guard route.count > 0 else { throw ClusterControlError("no owner for \(key)") }
@@ -42,8 +38,8 @@ public final class HotKeyStorm: @unchecked Sendable {
     public func run() throws -> Result {
         guard let key = event.key, let rate = event.rate, let duration = event.duration else { throw ClusterControlError("hot-key needs key, rate and duration") }
         let owner = try Self.owner(of: key, cluster: cluster)
-        guard let address = cluster.address(of: owner), let port = Int(address.split(separator: ":").last ?? "") else {
-            throw ClusterControlError("no address for \(owner)")
+        guard let port = cluster.nodes.first(where: { $0.id == owner })?.port else {
+            throw ClusterControlError("\(owner) is not one of this cluster's nodes")
         }
         let connections = max(1, event.connections)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)

@@ -73,8 +73,10 @@ public final class LocalCluster: @unchecked Sendable {
     public var nodes: [NodeRecord] { lock.withLock { state.nodes } }
     public var host: String { state.host }
     public func address(of id: String) -> String? { nodes.first { $0.id == id }.map { "\(state.host):\($0.port)" } }
-    /// Client addresses of nodes that should answer (running, not left or removed).
-    public var liveAddresses: [String] { nodes.filter { $0.state == "running" }.map { "\(state.host):\($0.port)" } }
+    /// Client endpoints of nodes that should answer (running, not left or removed).
+    public var liveEndpoints: [(host: String, port: Int)] { nodes.filter { $0.state == "running" }.map { (state.host, $0.port) } }
+    /// The same as `host:port` strings.
+    public var liveAddresses: [String] { liveEndpoints.map { "\($0.host):\($0.port)" } }
 
     // MARK: Starting and stopping
 
@@ -226,17 +228,18 @@ public final class LocalCluster: @unchecked Sendable {
     // MARK: Probing
 
     /// One command to node `id` with a short timeout (a paused node does not answer).
-    public func call(_ id: String, _ command: [String], timeoutMillis: Int64 = 500) throws -> RESPValue {
+    public func call(_ id: String, _ command: [String]) throws -> RESPValue {
+        try client(id).call(command)
+    }
+
+    /// This cluster's connection to node `id` (kept between calls; a call waits at most 500 ms, so a
+    /// paused node does not hold the caller up).
+    public func client(_ id: String) throws -> BlockingRESPClient {
         guard let node = nodes.first(where: { $0.id == id }) else { throw ClusterControlError("unknown node \(id)") }
-        let existing = lock.withLock { clients[id] }
-        let client: BlockingRESPClient
-        if let existing, existing.isActive {
-            client = existing
-        } else {
-            client = try BlockingRESPClient.connect(host: state.host, port: node.port, group: group, timeout: .milliseconds(timeoutMillis))
-            lock.withLock { clients[id] = client }
-        }
-        return try client.call(command)
+        if let existing = lock.withLock({ clients[id] }), existing.isActive { return existing }
+        let client = try BlockingRESPClient.connect(host: state.host, port: node.port, group: group, timeout: .milliseconds(500))
+        lock.withLock { clients[id] = client }
+        return client
     }
 
     /// `INFO cluster` and `INFO keyspace` of node `id` as fields.
@@ -279,7 +282,7 @@ public final class LocalCluster: @unchecked Sendable {
     }
 
     /// `keys=N` out of an `INFO keyspace` value such as `keys=10,expires=0,avg_ttl=0`.
-    static func keyCount(_ db: String?) -> Int {
+    public static func keyCount(_ db: String?) -> Int {
         guard let db else { return 0 }
         for part in db.split(separator: ",") where part.hasPrefix("keys=") { return Int(part.dropFirst(5)) ?? 0 }
         return 0

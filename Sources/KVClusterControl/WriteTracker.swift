@@ -39,11 +39,11 @@ public final class WriteTracker: @unchecked Sendable {
 
     public func start() {
         Thread { [self] in
-            var clients: [String: BlockingRESPClient] = [:]
+            var clients: [Int: BlockingRESPClient] = [:]
             var i = 0
             let start = Date()
             while !lock.withLock({ stopped }) {
-                let targets = cluster.liveAddresses
+                let targets = cluster.liveEndpoints
                 if !targets.isEmpty {
                     let address = targets[i % targets.count]
                     let key = prefix + String(i), value = "v\(i)-\(UInt64.random(in: 0...UInt64.max))"
@@ -66,15 +66,14 @@ public final class WriteTracker: @unchecked Sendable {
         }.start()
     }
 
-    private func client(_ address: String, _ cache: inout [String: BlockingRESPClient]) -> BlockingRESPClient? {
-        if let c = cache[address], c.isActive { return c }
-        let parts = address.split(separator: ":")
-        guard parts.count == 2, let port = Int(parts[1]),
-              let c = try? BlockingRESPClient.connect(host: String(parts[0]), port: port, group: group, timeout: .seconds(2)) else {
-            cache[address] = nil
+    /// A connection to `endpoint` with a 2 s timeout, kept by port in `cache`; nil when it cannot connect.
+    private func client(_ endpoint: (host: String, port: Int), _ cache: inout [Int: BlockingRESPClient]) -> BlockingRESPClient? {
+        if let c = cache[endpoint.port], c.isActive { return c }
+        guard let c = try? BlockingRESPClient.connect(host: endpoint.host, port: endpoint.port, group: group, timeout: .seconds(2)) else {
+            cache[endpoint.port] = nil
             return nil
         }
-        cache[address] = c
+        cache[endpoint.port] = c
         return c
     }
 
@@ -89,10 +88,10 @@ public final class WriteTracker: @unchecked Sendable {
     public func verify() -> Report {
         let (keys, tried) = lock.withLock { (acked, attempted) }
         var report = Report(attempted: tried, acknowledged: keys.count)
-        var clients: [String: BlockingRESPClient] = [:]
+        var clients: [Int: BlockingRESPClient] = [:]
         defer { for c in clients.values { c.close() } }
         for (n, (key, value)) in keys.enumerated() {
-            let targets = cluster.liveAddresses
+            let targets = cluster.liveEndpoints
             var answer: RESPValue?
             for k in 0..<targets.count {
                 guard let c = client(targets[(n + k) % targets.count], &clients), let reply = try? c.call(["GET", key]) else { continue }

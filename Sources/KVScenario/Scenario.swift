@@ -18,8 +18,13 @@ public struct Scenario: Sendable, Equatable {
         self.cluster = cluster
         self.duration = duration
         self.warmup = warmup
-        self.events = events.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
+        self.events = Self.inTimeOrder(events)
         try validate()
+    }
+
+    /// `events` sorted by time; events at the same time keep their order.
+    public static func inTimeOrder(_ events: [ScenarioEvent]) -> [ScenarioEvent] {
+        events.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
     }
 
     /// Node ids the scenario may use: `n1`…`n<nodes>` at start, then one per `add-node` event.

@@ -58,7 +58,7 @@ struct ClusterCommand: ParsableCommand {
                 var fields = ["-", "-", "-", "-", "-"]
                 if alive, let info = try? cluster.info(node.id) {
                     fields = [info["cluster_state"] ?? "?", info["cluster_members_up"] ?? "?", info["cluster_ring_members"] ?? "?",
-                              info["db0"].flatMap { $0.split(separator: ",").first.map { String($0.dropFirst(5)) } } ?? "0",
+                              String(LocalCluster.keyCount(info["db0"])),
                               info["cluster_rebalancing"] == "1" ? "yes" : "no"]
                 }
                 let process = alive ? node.state : (node.state == "left" || node.state == "removed" ? node.state : "exited")

@@ -220,7 +220,7 @@ final class EventDriver: @unchecked Sendable {
                 schedule.append(ScenarioEvent(at: e.at + d, action: .resume, node: e.node))
             }
         }
-        let ordered = schedule.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
+        let ordered = Scenario.inTimeOrder(schedule)
         Thread { [self] in
             for e in ordered {
                 while !lock.withLock({ stopped }), now() < e.at { usleep(UInt32(min(0.05, e.at - now()) * 1e6) + 1) }

@@ -40,13 +40,8 @@ import Testing
             default: h.write(node, k, Array("w-\(step)".utf8))
             }
         }
-        var expected: [[UInt8]: SiblingSet] = [:]
-        for k in keys {
-            var merged = SiblingSet()
-            for id in h.placement.primaries(for: k) { if let s = h.set(id, k) { merged.sync(s) } }
-            expected[k] = merged
-            figures.dataset += merged.siblings.reduce(0) { $0 + $1.value.count }
-        }
+        let expected = h.mergedAcrossReplicas(keys)
+        figures.dataset += expected.values.reduce(0) { total, set in total + set.siblings.reduce(0) { $0 + $1.value.count } }
         figures.divergentKeys += h.divergentKeys(keys).count
         let loss = [0.0, 0.0, 0.01, 0.05, 0.1][rng.below(5)]
         // Rounds of KV.REPAIR everywhere; frames delivered in random order, some lost or duplicated;

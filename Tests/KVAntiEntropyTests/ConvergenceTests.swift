@@ -60,12 +60,7 @@ import Testing
                 default: h.write(node, k, Array("w-\(step)".utf8))
                 }
             }
-            var expected: [[UInt8]: SiblingSet] = [:]
-            for k in keys {
-                var merged = SiblingSet()
-                for id in h.ids { if let s = h.set(id, k) { merged.sync(s) } }
-                expected[k] = merged
-            }
+            let expected = h.mergedAcrossReplicas(keys)  // 3 nodes, N = 3: every node replicates every key
             #expect(!h.divergentKeys(keys).isEmpty)
             h.repairEverywhere()
             #expect(h.divergentKeys(keys).isEmpty)

@@ -121,6 +121,17 @@ final class Replicas {
         }
     }
 
+    /// Per key, the merge of every replica's set: what all of them must hold once repaired.
+    func mergedAcrossReplicas(_ keys: [[UInt8]]) -> [[UInt8]: SiblingSet] {
+        var merged: [[UInt8]: SiblingSet] = [:]
+        for k in keys {
+            var m = SiblingSet()
+            for id in placement.primaries(for: k) { if let s = set(id, k) { m.sync(s) } }
+            merged[k] = m
+        }
+        return merged
+    }
+
     /// Keys whose sets differ between the replicas that hold them.
     func divergentKeys(_ keys: [[UInt8]]) -> [[UInt8]] {
         keys.filter { k in
