@@ -38,5 +38,9 @@ let package = Package(
             name: "WorkloadFuzz",
             dependencies: ["FuzzShim", .product(name: "KVWorkload", package: root)]
         ),
+        .executableTarget(
+            name: "ScenarioFuzz",
+            dependencies: ["FuzzShim", .product(name: "KVScenario", package: root)]
+        ),
     ]
 )

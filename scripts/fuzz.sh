@@ -4,23 +4,27 @@
 #   PeerFuzz      peer messages, stored objects, hints, sibling sets, contexts (+ round trips)
 #   StorageFuzz   log records, the segment scanner, hint files
 #   WorkloadFuzz  workload (.properties) files into a WorkloadSpec
+#   ScenarioFuzz  scenario (YAML) files into a validated Scenario
 # The targets are a separate package (Fuzz/) built with -sanitize=fuzzer,address into .build-fuzz.
 # Seeds come from Fuzz/corpus/<target> (never modified: new inputs go to a temp folder).
 # Exits non-zero on any crash, leak, timeout or OOM, printing the artifact and a replay command.
 #   scripts/fuzz.sh [seconds-per-target] [target...]
+# FUZZ_RUNS=N also stops each target after N inputs (whichever limit comes first), for long campaigns:
+#   FUZZ_RUNS=10000000 FUZZ_CONFIG=release scripts/fuzz.sh 3600
+# FUZZ_CONFIG=release builds the targets optimised (10-20x more inputs per second; CI uses debug).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(RESPFuzz PeerFuzz StorageFuzz WorkloadFuzz)
+[ ${#targets[@]} -eq 0 ] && targets=(RESPFuzz PeerFuzz StorageFuzz WorkloadFuzz ScenarioFuzz)
 
-declare -A max_len=([RESPFuzz]=4096 [PeerFuzz]=4096 [StorageFuzz]=8192 [WorkloadFuzz]=4096)
+declare -A max_len=([RESPFuzz]=4096 [PeerFuzz]=4096 [StorageFuzz]=8192 [WorkloadFuzz]=4096 [ScenarioFuzz]=4096)
 
 echo "== fuzz: build (.build-fuzz)"
 build_start=$(date +%s)
-if ! swift build --package-path Fuzz --scratch-path .build-fuzz \
+if ! swift build -c "${FUZZ_CONFIG:-debug}" --package-path Fuzz --scratch-path .build-fuzz \
     -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -use-ld=lld \
     >/tmp/kvbench-fuzz-build.log 2>&1; then
     grep -E "error" /tmp/kvbench-fuzz-build.log | head -n 40
@@ -29,7 +33,7 @@ if ! swift build --package-path Fuzz --scratch-path .build-fuzz \
     exit 1
 fi
 echo "built in $(( $(date +%s) - build_start )) s"
-bin=$(swift build --package-path Fuzz --scratch-path .build-fuzz --show-bin-path \
+bin=$(swift build -c "${FUZZ_CONFIG:-debug}" --package-path Fuzz --scratch-path .build-fuzz --show-bin-path \
     -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -use-ld=lld)
 
 work=$(mktemp -d /tmp/kvbench-fuzz.XXXXXX)
@@ -39,11 +43,13 @@ for t in "${targets[@]}"; do
     mkdir -p "$work/$t/corpus" "$work/$t/artifacts"
     dict=()
     [ -f "Fuzz/dict/$t.dict" ] && dict=(-dict="Fuzz/dict/$t.dict")
+    runs=()
+    [ -n "${FUZZ_RUNS:-}" ] && runs=(-runs="$FUZZ_RUNS")
     seeds=()
     [ -d "Fuzz/corpus/$t" ] && seeds=("Fuzz/corpus/$t")
     SWIFT_BACKTRACE=enable=no "$bin/$t" \
         -max_total_time="$seconds" -max_len="${max_len[$t]:-4096}" -timeout=10 -rss_limit_mb=2048 \
-        -print_final_stats=1 "${dict[@]}" -artifact_prefix="$work/$t/artifacts/" \
+        -print_final_stats=1 "${runs[@]}" "${dict[@]}" -artifact_prefix="$work/$t/artifacts/" \
         "$work/$t/corpus" "${seeds[@]}" >"$work/$t/log" 2>&1
     status=$?
     execs=$(grep -oE "stat::number_of_executed_units: *[0-9]+" "$work/$t/log" | grep -oE "[0-9]+$")

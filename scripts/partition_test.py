@@ -37,14 +37,15 @@ from cluster_test import expect, keep_or_remove, stop_processes, verdict  # noqa
 
 HOSTS = [f"127.0.0.{i}" for i in range(2, 7)]
 PORT = 7000
-def reexec_in_namespace():
+def reexec_in_namespace(script=__file__, name="partition"):
+    """Runs `script` again inside a private network namespace (exits with its status), unless already in one."""
     if os.environ.get("KVBENCH_IN_NETNS") == "1":
         return
     if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("iptables") or not shutil.which("ip"):
-        print("partition: skipped (needs root, unshare, ip and iptables)")
+        print(f"{name}: skipped (needs root, unshare, ip and iptables)")
         sys.exit(0)
     env = dict(os.environ, KVBENCH_IN_NETNS="1")
-    r = subprocess.run(["unshare", "--net", sys.executable, os.path.abspath(__file__), *sys.argv[1:]], env=env)
+    r = subprocess.run(["unshare", "--net", sys.executable, os.path.abspath(script), *sys.argv[1:]], env=env)
     sys.exit(r.returncode)
 
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what KVBench needs on a fresh Debian machine, idempotently:
 #   system libraries: libxxhash-dev (hashing), libjemalloc-dev (allocator)
-#   test/benchmark tools: redis-server + redis-tools (peer and client), iproute2 + iptables (partition tests
-#   in a private network namespace), python3 redis client, matplotlib (plots)
+#   test/benchmark tools: redis-server + redis-tools (peer and client), iproute2 + iptables (partition and chaos
+#   tests in a private network namespace), python3 redis client, matplotlib (plots)
 # Usage: scripts/setup.sh [--no-python]
 set -euo pipefail
 

@@ -7,7 +7,9 @@
 #      hostile input and 10k idle connections (scripts/compat-test.sh),
 #   5. runs the real-process cluster, failure-detection and rebalancing checks (scripts/cluster_test.py,
 #      membership_test.py, rebalance_test.py, partition_test.py: skipped without root/unshare/iptables),
-#      and the scenario runner (scripts/scenario_test.py: kvbench run --scenario and kvbench cluster),
+#      the scenario runner (scripts/scenario_test.py: kvbench run --scenario and kvbench cluster), the crash
+#      campaign (scripts/crash_test.py: 100+ kill -9 points under --fsync always, and during hint delivery) and
+#      the chaos suite (scripts/chaos_test.py: 20 fault rounds over 5 nodes, then last-write-wins mode),
 #   6. fuzzes every decoder for a short time box (scripts/fuzz.sh; KVBENCH_FUZZ_SECONDS, default 20, 0 skips),
 #   7. runs the perf smoke: a release kvbench, short runs compared with Benchmarks/perf-baseline/
 #      (scripts/perf-smoke.sh; fails when the storage path or the generator needs >1.5x the instructions
@@ -55,6 +57,12 @@ python3 scripts/partition_test.py .build/debug/kvnode
 
 echo "== scenarios (kvbench run kvnode --scenario: kill, restart, add-node, hot-key; kvbench cluster by hand)"
 python3 scripts/scenario_test.py .build/debug/kvbench
+
+echo "== crash campaign (kill -9 during writes, merges, recovery and hint delivery; --fsync always)"
+python3 scripts/crash_test.py .build/debug/kvnode
+
+echo "== chaos (five kvnode processes in a private network namespace: kill, pause, partitions, loss, clock)"
+python3 scripts/chaos_test.py .build/debug/kvnode
 
 fuzz_seconds="${KVBENCH_FUZZ_SECONDS:-20}"
 if [ "$fuzz_seconds" != 0 ]; then

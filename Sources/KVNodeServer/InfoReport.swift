@@ -83,6 +83,7 @@ extension CommandExecutor {
                 ("fsync_avg_usec", s.fsyncs > 0 ? String(s.fsyncTotalNanos / UInt64(s.fsyncs) / 1000) : "0"),
                 ("fsync_max_usec", String(s.fsyncMaxNanos / 1000)),
                 ("merges", String(s.merges)),
+                ("merge_in_progress", s.mergeInProgress ? "1" : "0"),
                 ("last_merge_duration_usec", String((s.lastMerge?.durationNanos ?? 0) / 1000)),
                 ("recovery_records_replayed", String(recovery.recordsReplayed)),
                 ("recovery_hint_files_used", String(recovery.hintFilesUsed)),

@@ -36,6 +36,8 @@ public struct NodeConfiguration: Sendable {
     public var storageShards: Int = 16
     /// Segment size at which the log rolls to a new file.
     public var segmentSizeLimit: Int = 64 << 20
+    /// Dead bytes in closed segments before a background merge starts (see `StorageConfiguration`).
+    public var mergeMinDeadBytes: Int = 512 << 20
     /// Wall clock in ms since the epoch (injectable so tests control expiry).
     public var clock: @Sendable () -> Int64 = StorageConfiguration.wallClockMillis
     /// Log level for the node's logger.

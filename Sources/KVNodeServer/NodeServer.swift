@@ -36,6 +36,7 @@ public final class NodeServer: Service, Sendable {
         storageConfig.fsync = configuration.fsync
         storageConfig.shardCount = configuration.storageShards
         storageConfig.segmentSizeLimit = configuration.segmentSizeLimit
+        storageConfig.mergeMinDeadBytes = configuration.mergeMinDeadBytes
         storageConfig.maxValueBytes = configuration.maxBulkLength
         if configuration.cluster != nil {
             // A stored object is the value plus its version metadata (and possibly siblings).

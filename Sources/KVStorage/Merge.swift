@@ -63,7 +63,8 @@ extension StorageEngine {
                         }
                         position += v.size
                         let key = UnsafeRawBufferPointer(rebasing: seg[v.keyOffset..<v.valueOffset])
-                        guard v.kind == .put, v.expiry == 0 || v.expiry > t, isCurrent(key: key, sequence: v.sequence) else {
+                        guard v.kind == .put, v.expiry == 0 || v.expiry > t,
+                              isCurrent(key: key, sequence: v.sequence, segment: id, offset: v.offset) else {
                             report.recordsDropped += 1
                             continue
                         }
@@ -146,12 +147,17 @@ extension StorageEngine {
         if deadBytes > 0 { log.markDead(segment: o.id, bytes: deadBytes) }
     }
 
-    private func isCurrent(key: UnsafeRawBufferPointer, sequence: UInt64) -> Bool {
+    /// True when the index points at exactly this record. The location matters, not only the sequence
+    /// number: after a crash part-way through a merge, published outputs and the old segments both hold
+    /// copies of a record with the same sequence; only the one the index uses is copied, so duplicates
+    /// die in the next merge instead of being carried forward by every merge after it.
+    private func isCurrent(key: UnsafeRawBufferPointer, sequence: UInt64, segment: UInt32, offset: Int) -> Bool {
         let h = XXH3.hash(key)
         let s = shard(for: h)
         return s.lock.withLock {
             guard let slot = s.table.find(hash: h, key: key) else { return false }
-            return s.table[slot].sequence == sequence
+            let e = s.table[slot]
+            return e.sequence == sequence && e.segment == segment && Int(e.offset) == offset
         }
     }
 

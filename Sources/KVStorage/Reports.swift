@@ -60,6 +60,8 @@ public struct StorageStats: Sendable {
     public var fsyncTotalNanos: UInt64 = 0
     public var fsyncMaxNanos: UInt64 = 0
     public var merges = 0
+    /// A merge is running now.
+    public var mergeInProgress = false
     public var lastMerge: MergeReport?
     public var lastError: StorageError?
     public var fsync: FsyncPolicy = .everysec

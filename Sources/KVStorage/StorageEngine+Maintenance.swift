@@ -57,7 +57,7 @@ extension StorageEngine {
             st.fsyncMaxNanos = log.fsyncMaxNanos
             st.lastFsyncTimeMillis = log.lastFsyncMillis
         }
-        (st.merges, st.lastMerge) = control.mergeSnapshot
+        (st.merges, st.lastMerge, st.mergeInProgress) = control.mergeSnapshot
         st.lastError = control.lastError
         st.fsync = configuration.fsync
         return st

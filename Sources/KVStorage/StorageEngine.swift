@@ -307,5 +307,5 @@ final class EngineControl: @unchecked Sendable {
         }
     }
 
-    var mergeSnapshot: (Int, MergeReport?) { lock.withLock { (merges, lastMerge) } }
+    var mergeSnapshot: (Int, MergeReport?, Bool) { lock.withLock { (merges, lastMerge, mergeRunning) } }
 }

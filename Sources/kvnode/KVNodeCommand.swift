@@ -58,6 +58,9 @@ struct KVNodeCommand: AsyncParsableCommand {
     @Option(name: .customLong("segment-size"), help: "Log segment size in bytes before rolling to a new file.")
     var segmentSize = 64 << 20
 
+    @Option(name: .customLong("merge-min-dead-bytes"), help: ArgumentHelp("A background merge starts once closed segments hold this many dead bytes (and more than half of them are dead).", valueName: "bytes|512kb|100mb"))
+    var mergeMinDeadBytes: String = "512mb"
+
     @Option(name: .customLong("log-level"), help: ArgumentHelp("Log verbosity.", valueName: "trace|debug|info|notice|warning|error|critical"))
     var logLevel: String = "info"
 
@@ -127,6 +130,9 @@ struct KVNodeCommand: AsyncParsableCommand {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         guard maxBulkLen > 0, maxArgs > 0 else { throw ValidationError("limits must be positive") }
         guard segmentSize >= 4096 else { throw ValidationError("--segment-size must be at least 4096") }
+        guard MemorySize.parse(mergeMinDeadBytes) != nil else {
+            throw ValidationError("--merge-min-dead-bytes: '\(mergeMinDeadBytes)' is not a size (bytes, or with kb/mb/gb)")
+        }
         if seeds != nil || join != nil {
             guard let nodeID, !nodeID.isEmpty, nodeID.utf8.count <= 255, !nodeID.contains(" ") else {
                 throw ValidationError("--seeds and --join need --node-id (1-255 bytes, no spaces)")
@@ -182,6 +188,7 @@ struct KVNodeCommand: AsyncParsableCommand {
         config.maxBulkLength = maxBulkLen
         config.maxArguments = maxArgs
         config.segmentSizeLimit = segmentSize
+        config.mergeMinDeadBytes = MemorySize.parse(mergeMinDeadBytes)!
         if let bytes = MemorySize.parse(maxmemory), bytes > 0 { config.maxMemoryBytes = bytes }
         config.logLevel = level
         if seeds != nil || join != nil, let nodeID {
