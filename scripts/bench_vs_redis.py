@@ -38,8 +38,12 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLK
 
 
-def wait_ready(port):
-    for _ in range(200):
+def wait_ready(port, proc=None, timeout=10.0):
+    """Waits until the server on `port` answers PING; fails at once if `proc` exits meanwhile."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server on {port} exited with {proc.returncode} during start")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2) as s:
                 s.sendall(b"PING\r\n")

@@ -32,7 +32,6 @@ import argparse
 import os
 import random
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -42,58 +41,19 @@ import redis
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import partition_test as pt  # noqa: E402
-from cluster_test import expect, keep_or_remove, stop_processes, verdict  # noqa: E402
+from cluster_test import expect, keep_or_remove, verdict  # noqa: E402
 
 NODES = len(pt.HOSTS)
 SET_KEYS = [f"set:{i}" for i in range(8)]
 FAULTS = ["kill", "pause", "isolate", "split", "asymmetric", "loss", "clock", "kill+split"]
 
 
-class Cluster:
-    """Five nodes on pt.HOSTS; each can be killed, restarted, paused, and have its clock moved."""
-
-    def __init__(self, kvnode, work, port, extra=()):
-        self.kvnode, self.work, self.port, self.extra = kvnode, work, port, list(extra)
-        pt.PORTS["port"] = port
-        self.seeds = ",".join(f"{h}:{port}" for h in pt.HOSTS)
-        self.procs = {}
-
-    def start(self, i, clock_ahead=0):
-        """Starts node i; with `clock_ahead` seconds, in a time namespace whose monotonic and boot clocks are
-        that far ahead of everyone else's."""
-        wrap = ["unshare", "--time", "--monotonic", str(clock_ahead), "--boottime", str(clock_ahead)] if clock_ahead else []
-        log = open(os.path.join(self.work, f"p{self.port}-n{i + 1}.log"), "a")
-        self.procs[i] = subprocess.Popen(
-            wrap + [self.kvnode, "--node-id", f"n{i + 1}", "--host", pt.HOSTS[i], "--port", str(self.port),
-             "--data-dir", os.path.join(self.work, f"p{self.port}-n{i + 1}"), "--seeds", self.seeds,
-             "--fsync", "always", "--cluster-secret", "chaos-test", "--log-level", "notice", *self.extra],
-            stdout=log, stderr=log)
-
-    def start_all(self):
-        for i in range(NODES):
-            self.start(i)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                if all(pt.client(i).info("cluster").get("cluster_members_up") == NODES for i in range(NODES)):
-                    return
-            except redis.RedisError:
-                pass
-            time.sleep(0.2)
+def make_cluster(kvnode, work, port, extra=()):
+    """Five nodes in the namespace, each with `--fsync always`; raises unless all see each other within 60 s."""
+    c = pt.NamespaceCluster(kvnode, work, port, fsync="always", secret="chaos-test", extra=extra)
+    if not c.start_all(timeout=60):
         raise RuntimeError("the cluster did not come up")
-
-    def kill9(self, i):
-        self.procs[i].send_signal(signal.SIGKILL)
-        self.procs[i].wait()
-
-    def signal(self, i, sig):
-        self.procs[i].send_signal(sig)
-
-    def stop_all(self):
-        for p in self.procs.values():
-            if p.poll() is None:
-                p.send_signal(signal.SIGCONT)
-        stop_processes(self.procs.values())
+    return c
 
 
 class Workload:
@@ -175,12 +135,8 @@ class Workload:
 def set_state(elements):
     """Per set key and replica: elements missing from the replica's copy, and its sibling count."""
     lost, most_siblings = 0, 0
-    ring = pt.client(0, timeout=10).pipeline(transaction=False)
-    for k in SET_KEYS:
-        ring.execute_command("CLUSTER.RING", k)
-    for k, lines in zip(SET_KEYS, ring.execute()):
-        for line in lines:
-            n = int(line.decode().split()[0][1:]) - 1
+    for k, nodes in zip(SET_KEYS, pt.replica_nodes(SET_KEYS)):
+        for n in nodes:
             _, values = pt.client(n, timeout=10).execute_command("KV.GETLOCAL", k)
             held = {e for v in values for e in v.decode().split(",") if e}
             lost += len(elements[k] - held)
@@ -211,7 +167,7 @@ def inject(fault, c, w, rng, seconds):
     """Applies one fault for `seconds` and heals it; returns a description."""
     nodes = list(range(NODES))
     rng.shuffle(nodes)
-    a, b = nodes[0], nodes[1]
+    a = nodes[0]
     if fault in ("kill", "pause", "clock", "kill+split"):
         with w.lock:
             w.avoid = {a}
@@ -266,8 +222,7 @@ def inject(fault, c, w, rng, seconds):
 
 def campaign(args, work, rng, port, rounds, lww):
     label = "LWW" if lww else "siblings"
-    c = Cluster(args.kvnode, work, port, extra=["--last-write-wins"] if lww else [])
-    c.start_all()
+    c = make_cluster(args.kvnode, work, port, extra=["--last-write-wins"] if lww else [])
     times = []
     verified = set()  # unique keys already seen on all replicas after an earlier heal (the last pass rechecks all)
     try:

@@ -35,8 +35,8 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_vs_redis import free_port  # noqa: E402
-from cluster_test import Cluster, expect, free_base_port, keep_or_remove, stop_processes, verdict  # noqa: E402
+from bench_vs_redis import free_port, wait_ready  # noqa: E402
+from cluster_test import Cluster, expect, free_base_port, keep_or_remove, verdict  # noqa: E402
 
 WRITERS = 4
 HOT_KEYS = 64  # per writer
@@ -111,19 +111,6 @@ def info_persistence(port):
     return redis.Redis(port=port, socket_timeout=2, retry=Retry(NoBackoff(), 0)).info("persistence")
 
 
-def wait_ping(port, proc, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"kvnode exited with {proc.returncode} during start")
-        try:
-            if redis.Redis(port=port, socket_timeout=1).ping():
-                return
-        except redis.RedisError:
-            time.sleep(0.02)
-    raise RuntimeError("kvnode did not answer PING")
-
-
 def verify(port, model, keys):
     r = redis.Redis(port=port, socket_timeout=30)
     lost, corrupt = [], []
@@ -151,7 +138,7 @@ def single_node(args, work, rng):
     recovery_ms = []
     all_keys = set()
     proc = subprocess.Popen(cmd, stdout=log, stderr=log)
-    wait_ping(port, proc)
+    wait_ready(port, proc, timeout=60)
     started = time.time()
     for round_no in range(args.rounds):
         stop = threading.Event()
@@ -193,7 +180,7 @@ def single_node(args, work, rng):
             totals["during_recovery"] += 1
         t0 = time.time()
         proc = subprocess.Popen(cmd, stdout=log, stderr=log)
-        wait_ping(port, proc)
+        wait_ready(port, proc, timeout=60)
         recovery_ms.append((time.time() - t0) * 1000)
         p = info_persistence(port)
         totals["truncated"] += p.get("recovery_truncated_tails", 0)
@@ -220,7 +207,7 @@ def single_node(args, work, rng):
     elapsed = time.time() - started
     recovery_ms.sort()
     print(f"single node: {totals['kills']} kill -9 points in {elapsed:.0f} s ({totals['during_merge']} with a merge "
-          f"running, {totals['during_recovery']} during recovery); {model.acks} acknowledged writes "
+          f"running, {totals['during_recovery']} during recovery; {totals['merges']} merges completed); {model.acks} acknowledged writes "
           f"({len(all_keys)} keys, {p.get('disk_bytes', 0)} bytes on disk in {p.get('segments', 0)} segments at the end); "
           f"torn tails truncated {totals['truncated']}; recovery p50 {recovery_ms[len(recovery_ms) // 2]:.0f} ms, "
           f"max {recovery_ms[-1]:.0f} ms (process start to PING)")

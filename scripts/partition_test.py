@@ -24,6 +24,7 @@ Usage: partition_test.py PATH/TO/kvnode [--seconds S]
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -130,14 +131,19 @@ class Writers:
             t.join()
 
 
+def replica_nodes(keys):
+    """Each key's preference list (node indexes, owner first) as node 1 sees the ring."""
+    ring = client(0, timeout=10).pipeline(transaction=False)
+    for k in keys:
+        ring.execute_command("CLUSTER.RING", k)
+    return [[int(line.decode().split()[0][1:]) - 1 for line in lines] for lines in ring.execute()]
+
+
 def missing_replicas(acked):
     """Acknowledged (key, replica) pairs whose replica does not hold the acknowledged value (several
     acknowledged values per key may be given as a list: each must be there)."""
     keys = list(acked)
-    ring = client(0, timeout=10).pipeline(transaction=False)
-    for k in keys:
-        ring.execute_command("CLUSTER.RING", k)
-    owners = [[int(line.decode().split()[0][1:]) - 1 for line in lines] for lines in ring.execute()]
+    owners = replica_nodes(keys)
     by_node = {}
     for k, nodes in zip(keys, owners):
         for n in nodes:
@@ -208,26 +214,61 @@ def round_trip(name, groups, seconds, acked_all):
                                   f"{converged and round(converged, 2)} s after the heal (missing copies: {missing})")
 
 
+class NamespaceCluster:
+    """Five nodes on HOSTS at `port` (the namespace's addresses); each can be started alone again, killed,
+    signalled, or started in a time namespace."""
+
+    def __init__(self, kvnode, work, port, fsync, secret, extra=()):
+        self.kvnode, self.work, self.port = os.path.abspath(kvnode), work, port
+        self.fsync, self.secret, self.extra = fsync, secret, list(extra)
+        PORTS["port"] = port
+        self.seeds = ",".join(f"{h}:{port}" for h in HOSTS)
+        self.procs = {}
+
+    def start(self, i, clock_ahead=0):
+        """Starts node i; with `clock_ahead` seconds, in a time namespace whose monotonic and boot clocks are
+        that far ahead of everyone else's."""
+        wrap = ["unshare", "--time", "--monotonic", str(clock_ahead), "--boottime", str(clock_ahead)] if clock_ahead else []
+        log = open(os.path.join(self.work, f"p{self.port}-n{i + 1}.log"), "a")
+        self.procs[i] = subprocess.Popen(
+            wrap + [self.kvnode, "--node-id", f"n{i + 1}", "--host", HOSTS[i], "--port", str(self.port),
+                    "--data-dir", os.path.join(self.work, f"p{self.port}-n{i + 1}"), "--seeds", self.seeds,
+                    "--fsync", self.fsync, "--cluster-secret", self.secret, "--log-level", "notice", *self.extra],
+            stdout=log, stderr=log)
+
+    def start_all(self, timeout):
+        """Starts every node; True once each sees all five up within `timeout` seconds."""
+        for i in range(len(HOSTS)):
+            self.start(i)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                if all(client(i).info("cluster").get("cluster_members_up") == len(HOSTS) for i in range(len(HOSTS))):
+                    return True
+            except redis.RedisError:
+                pass
+            time.sleep(0.2)
+        return False
+
+    def kill9(self, i):
+        self.procs[i].send_signal(signal.SIGKILL)
+        self.procs[i].wait()
+
+    def signal(self, i, sig):
+        self.procs[i].send_signal(sig)
+
+    def stop_all(self):
+        for p in self.procs.values():
+            if p.poll() is None:
+                p.send_signal(signal.SIGCONT)  # a paused node must run to handle SIGTERM
+        stop_processes(self.procs.values())
+
+
 def start_cluster(kvnode, work, port, extra=()):
-    """Five nodes on HOSTS at `port`; waits until each sees all five up. Returns the processes."""
-    PORTS["port"] = port
-    seeds = ",".join(f"{h}:{port}" for h in HOSTS)
-    procs = []
-    for i, h in enumerate(HOSTS):
-        log = open(os.path.join(work, f"p{port}-n{i + 1}.log"), "a")
-        procs.append(subprocess.Popen([os.path.abspath(kvnode), "--node-id", f"n{i + 1}", "--host", h, "--port", str(port),
-                                       "--data-dir", os.path.join(work, f"p{port}-n{i + 1}"), "--seeds", seeds,
-                                       "--fsync", "everysec", "--cluster-secret", "partition-test",
-                                       "--log-level", "notice", *extra], stdout=log, stderr=log))
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            if all(client(i).info("cluster").get("cluster_members_up") == 5 for i in range(5)):
-                break
-        except redis.RedisError:
-            pass
-        time.sleep(0.2)
-    return procs
+    """Five nodes on HOSTS at `port`; waits (up to 30 s) until each sees all five up. Returns the processes."""
+    c = NamespaceCluster(kvnode, work, port, fsync="everysec", secret="partition-test", extra=extra)
+    c.start_all(timeout=30)
+    return list(c.procs.values())
 
 
 def anti_entropy_round(seconds):

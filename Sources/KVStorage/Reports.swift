@@ -60,7 +60,7 @@ public struct StorageStats: Sendable {
     public var fsyncTotalNanos: UInt64 = 0
     public var fsyncMaxNanos: UInt64 = 0
     public var merges = 0
-    /// A merge is running now.
+    /// A background merge is running now (a direct `mergeNow()` call is not counted).
     public var mergeInProgress = false
     public var lastMerge: MergeReport?
     public var lastError: StorageError?
