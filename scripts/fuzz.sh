@@ -12,6 +12,7 @@
 # FUZZ_RUNS=N also stops each target after N inputs (whichever limit comes first), for long campaigns:
 #   FUZZ_RUNS=10000000 FUZZ_CONFIG=release scripts/fuzz.sh 3600
 # FUZZ_CONFIG=release builds the targets optimised (10-20x more inputs per second; CI uses debug).
+# FUZZ_SCRATCH=DIR builds into DIR instead of .build-fuzz (two campaigns side by side, or one beside CI).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,9 +23,10 @@ targets=("$@")
 
 declare -A max_len=([RESPFuzz]=4096 [PeerFuzz]=4096 [StorageFuzz]=8192 [WorkloadFuzz]=4096 [ScenarioFuzz]=4096)
 
-echo "== fuzz: build (.build-fuzz)"
+scratch="${FUZZ_SCRATCH:-.build-fuzz}"
+echo "== fuzz: build ($scratch)"
 build_start=$(date +%s)
-if ! swift build -c "${FUZZ_CONFIG:-debug}" --package-path Fuzz --scratch-path .build-fuzz \
+if ! swift build -c "${FUZZ_CONFIG:-debug}" --package-path Fuzz --scratch-path "$scratch" \
     -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -use-ld=lld \
     >/tmp/kvbench-fuzz-build.log 2>&1; then
     grep -E "error" /tmp/kvbench-fuzz-build.log | head -n 40
@@ -33,7 +35,7 @@ if ! swift build -c "${FUZZ_CONFIG:-debug}" --package-path Fuzz --scratch-path .
     exit 1
 fi
 echo "built in $(( $(date +%s) - build_start )) s"
-bin=$(swift build -c "${FUZZ_CONFIG:-debug}" --package-path Fuzz --scratch-path .build-fuzz --show-bin-path \
+bin=$(swift build -c "${FUZZ_CONFIG:-debug}" --package-path Fuzz --scratch-path "$scratch" --show-bin-path \
     -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -use-ld=lld)
 
 work=$(mktemp -d /tmp/kvbench-fuzz.XXXXXX)

@@ -99,4 +99,36 @@ struct PropertiesTests {
         #expect(warnings[1].contains("did you mean 'readproportion'"))
         #expect(warnings[2].contains("did you mean 'requestdistribution'"))
     }
+
+    @Test("the bounded edit distance agrees with the full Levenshtein table up to its bound")
+    func boundedEditDistance() {
+        func full(_ x: [UInt8], _ y: [UInt8]) -> Int {
+            var table = [[Int]](repeating: [Int](repeating: 0, count: y.count + 1), count: x.count + 1)
+            for i in 0...x.count { table[i][0] = i }
+            for j in 0...y.count { table[0][j] = j }
+            for i in stride(from: 1, through: x.count, by: 1) {
+                for j in stride(from: 1, through: y.count, by: 1) {
+                    table[i][j] = Swift.min(table[i - 1][j] + 1, table[i][j - 1] + 1,
+                                            table[i - 1][j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1))
+                }
+            }
+            return table[x.count][y.count]
+        }
+        var state: UInt64 = 42
+        func next(_ bound: Int) -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int((state >> 33) % UInt64(bound))
+        }
+        var exceeded = 0
+        for _ in 0..<3000 {
+            let x = (0..<next(9)).map { _ in UInt8(97 + next(3)) }
+            let y = (0..<next(9)).map { _ in UInt8(97 + next(3)) }
+            let limit = next(4)
+            let exact = full(x, y)
+            let bounded = editDistance(x, y, atMost: limit)
+            #expect(bounded == Swift.min(exact, limit + 1), "\(x) \(y) limit \(limit)")
+            if exact > limit { exceeded += 1 }
+        }
+        #expect(exceeded > 300, "the cases must exercise the early exit")
+    }
 }

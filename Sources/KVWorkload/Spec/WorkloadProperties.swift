@@ -65,26 +65,46 @@ public struct WorkloadProperties: Sendable, Equatable {
     }
 
     /// Warnings for unknown keys that look like typos of `known` keys ("did you mean").
-    public func typoWarnings(known: Set<String> = WorkloadSpec.knownKeys) -> [String] {
+    public func typoWarnings(known: Set<String>) -> [String] {
+        typoWarnings(known: known, candidates: TypoCandidate.prepare(known))
+    }
+
+    /// Warnings for unknown keys that look like typos of `WorkloadSpec.knownKeys`.
+    public func typoWarnings() -> [String] {
+        typoWarnings(known: WorkloadSpec.knownKeys, candidates: TypoCandidate.knownKeys)
+    }
+
+    private func typoWarnings(known: Set<String>, candidates: [TypoCandidate]) -> [String] {
         var warnings: [String] = []
         for key in keysInOrder where !known.contains(key) {
-            let lowered = key.lowercased()
-            var best: (String, Int)?
-            for candidate in known {
-                let limit = candidate.count <= 6 ? 1 : 2
-                // The distance is at least the length difference: skip hopeless pairs (long keys).
-                guard abs(lowered.utf8.count - candidate.utf8.count) <= limit else { continue }
-                let distance = editDistance(lowered, candidate.lowercased())
-                if distance <= limit, best == nil || distance < best!.1 || (distance == best!.1 && candidate < best!.0) {
-                    best = (candidate, distance)
-                }
+            let lowered = Array(key.lowercased().utf8)
+            var best: (name: String, distance: Int)?
+            for candidate in candidates {
+                let limit = min(candidate.limit, best.map { $0.distance - 1 } ?? candidate.limit)
+                guard limit >= 0 else { break }
+                let distance = editDistance(lowered, candidate.bytes, atMost: limit)
+                if distance <= limit { best = (candidate.name, distance) }
             }
-            if let (suggestion, _) = best {
-                warnings.append("\(entries[key]!.source): unknown property '\(key)'; did you mean '\(suggestion)'?")
+            if let best {
+                warnings.append("\(entries[key]!.source): unknown property '\(key)'; did you mean '\(best.name)'?")
             }
         }
         return warnings
     }
+}
+
+/// A known key prepared for typo matching: lower-cased bytes and the largest distance that still counts.
+struct TypoCandidate {
+    let name: String
+    let bytes: [UInt8]
+    let limit: Int
+
+    /// In name order, so that ties resolve to the first name.
+    static func prepare(_ known: Set<String>) -> [TypoCandidate] {
+        known.sorted().map { TypoCandidate(name: $0, bytes: Array($0.lowercased().utf8), limit: $0.count <= 6 ? 1 : 2) }
+    }
+
+    static let knownKeys = prepare(WorkloadSpec.knownKeys)
 }
 
 // MARK: - Java .properties syntax
@@ -205,21 +225,28 @@ extension WorkloadProperties {
     }
 }
 
-/// Levenshtein distance (for typo suggestions; short strings only).
-func editDistance(_ a: String, _ b: String) -> Int {
-    let x = Array(a.utf8), y = Array(b.utf8)
+/// Levenshtein distance between `x` and `y`, or `limit + 1` as soon as it is known to exceed `limit`
+/// (typo suggestions only care about small distances, and keys can be long).
+func editDistance(_ x: [UInt8], _ y: [UInt8], atMost limit: Int) -> Int {
+    // The distance is at least the length difference: skip hopeless pairs without a table.
+    guard abs(x.count - y.count) <= limit else { return limit + 1 }
     if x.isEmpty { return y.count }
     if y.isEmpty { return x.count }
     var previous = Array(0...y.count)
     var current = [Int](repeating: 0, count: y.count + 1)
     for i in 1...x.count {
         current[0] = i
+        var rowMinimum = i
         for j in 1...y.count {
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1))
+            let value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1))
+            current[j] = value
+            rowMinimum = min(rowMinimum, value)
         }
+        // Every later row is at least this row's minimum.
+        if rowMinimum > limit { return limit + 1 }
         swap(&previous, &current)
     }
-    return previous[y.count]
+    return min(previous[y.count], limit + 1)
 }
 
 extension String {
