@@ -51,6 +51,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
@@ -69,6 +70,7 @@ let package = Package(
             dependencies: [
                 "KVHash",
                 .product(name: "NIOCore", package: "swift-nio"),
+                "KVTLS",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: hotPath
@@ -109,6 +111,7 @@ let package = Package(
             name: "KVPeer",
             dependencies: nio + [
                 "KVCluster",
+                "KVTLS",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -119,6 +122,7 @@ let package = Package(
             name: "KVLoad",
             dependencies: nio + [
                 "KVWorkload", "RESP", "KVStorage", "KVHash", "KVCluster", "KVPartitioning",
+                "KVTLS",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -126,6 +130,14 @@ let package = Package(
         ),
 
         // Scenarios: the file format and the per-event analysis (pure), and the local kvnode processes they drive.
+        .target(
+            name: "KVTLS",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         .target(name: "KVScenario", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "KVClusterControl", dependencies: nio + ["KVScenario", "KVLoad", "RESP"]),
 
@@ -134,6 +146,7 @@ let package = Package(
             name: "kvnode",
             dependencies: [
                 "KVNodeServer", "CJemallocShim",
+                "KVTLS", "KVPeer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -145,6 +158,7 @@ let package = Package(
                 "KVRingLab", "KVPartitioning", "KVWorkload", "KVLoad", "KVSimulator", "KVCompare", "KVScenario", "KVClusterControl",
                 "KVMembership",
                 "CJemallocShim",
+                "KVTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -175,13 +189,13 @@ let package = Package(
         ),
         .testTarget(
             name: "KVPeerTests",
-            dependencies: ["KVPeer", "KVCluster", "KVVersioning", .product(name: "Logging", package: "swift-log")] + nio
+            dependencies: ["KVPeer", "KVCluster", "KVVersioning", "KVTLS", .product(name: "Logging", package: "swift-log")] + nio
         ),
         .testTarget(name: "KVScenarioTests", dependencies: ["KVScenario"]),
         .testTarget(name: "KVCompareTests", dependencies: ["KVCompare", "KVLoad", "KVWorkload"]),
         .testTarget(
             name: "KVNodeServerTests",
-            dependencies: ["KVNodeServer", "RESP"] + nio
+            dependencies: ["KVNodeServer", "RESP", "KVLoad", "KVTLS"] + nio
         ),
     ]
 )

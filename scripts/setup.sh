@@ -2,14 +2,15 @@
 # Installs what KVBench needs on a fresh Debian machine, idempotently:
 #   system libraries: libxxhash-dev (hashing), libjemalloc-dev (allocator)
 #   test/benchmark tools: redis-server + redis-tools (peer and client), iproute2 + iptables (partition and chaos
-#   tests in a private network namespace), python3 redis client, matplotlib (plots)
+#   tests in a private network namespace), openssl (test certificates for the TLS tests), python3 redis client,
+#   matplotlib (plots)
 # Usage: scripts/setup.sh [--no-python]
 set -euo pipefail
 
 want_python=1
 [ "${1:-}" = "--no-python" ] && want_python=0
 
-packages=(libxxhash-dev libjemalloc-dev pkg-config redis-server redis-tools iproute2 iptables)
+packages=(libxxhash-dev libjemalloc-dev pkg-config redis-server redis-tools iproute2 iptables openssl)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -16,14 +16,42 @@ public final class BlockingRESPClient: Sendable {
         self.timeout = timeout
     }
 
-    /// Connects within `timeout`; every call then waits at most `timeout` for its reply.
-    public static func connect(host: String, port: Int, group: EventLoopGroup, timeout: TimeAmount = .seconds(5)) throws -> BlockingRESPClient {
-        let channel = try ClientBootstrap(group: group)
-            .connectTimeout(timeout)
-            .connect(host: host, port: port).wait()
+    /// Connects within `timeout` through `connector` (TLS and AUTH when it has them); every call then
+    /// waits at most `timeout` for its reply. A refused AUTH throws, quoting the server's error.
+    public static func connect(host: String, port: Int, group: EventLoopGroup, timeout: TimeAmount = .seconds(5),
+                               connector: RESPConnector = .plain) throws -> BlockingRESPClient {
+        let channel = try connector.channel(host: host, port: port, group: group, timeout: timeout)
         let handler = ReplyCollector()
-        try channel.eventLoop.submit { try channel.pipeline.syncOperations.addHandler(handler) }.wait()
-        return BlockingRESPClient(channel: channel, handler: handler, timeout: timeout)
+        do {
+            try channel.eventLoop.submit { try channel.pipeline.syncOperations.addHandler(handler) }.wait()
+        } catch {
+            channel.close(promise: nil)
+            throw error
+        }
+        let client = BlockingRESPClient(channel: channel, handler: handler, timeout: timeout)
+        if let auth = connector.authCommand {
+            let reply: RESPValue
+            do {
+                reply = try client.call(auth)
+            } catch {
+                client.close()
+                throw error
+            }
+            if case .error(let message) = reply {
+                client.close()
+                throw LoadError.binding("\(host):\(port) refused AUTH: \(String(buffer: message))")
+            }
+        }
+        return client
+    }
+
+    /// Hands the connection over (after connecting and authenticating) to a caller's own handler: removes
+    /// this client's reply handler and returns the channel. Call with no command outstanding.
+    public func detach() throws -> Channel {
+        let channel = self.channel
+        let handler = self.handler
+        try channel.pipeline.removeHandler(handler).wait()
+        return channel
     }
 
     /// False once the connection closed (a timed-out call closes it).
@@ -81,7 +109,7 @@ public final class BlockingRESPClient: Sendable {
 }
 
 /// Parses replies and completes the oldest waiting promise with each. Confined to its channel's loop.
-final class ReplyCollector: ChannelInboundHandler, @unchecked Sendable {
+final class ReplyCollector: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
 
     var waiting: [EventLoopPromise<RESPValue>] = []

@@ -87,12 +87,13 @@ public enum ClusterDiscovery {
     /// Asks the first reachable host; nil when it is a standalone node (or not a kvnode at all: any
     /// error reply to `CLUSTER.MEMBERS` other than a cluster that is still forming). A forming cluster
     /// is retried for up to `formingTimeout` seconds.
-    static func discover(hosts: [(String, Int)], group: EventLoopGroup, formingTimeout: Double = 10) throws -> ClusterTopology? {
+    static func discover(hosts: [(String, Int)], group: EventLoopGroup, formingTimeout: Double = 10,
+                         connector: RESPConnector = .plain) throws -> ClusterTopology? {
         var lastError = ""
         for (host, port) in hosts {
             let client: BlockingRESPClient
             do {
-                client = try BlockingRESPClient.connect(host: host, port: port, group: group)
+                client = try BlockingRESPClient.connect(host: host, port: port, group: group, connector: connector)
             } catch {
                 lastError = "cannot connect to \(host):\(port): \(error)"
                 continue
@@ -142,9 +143,10 @@ public enum ClusterDiscovery {
     }
 
     /// Compares the local placement with `CLUSTER.RING key` for `checkKeys`; throws on any difference.
-    static func verify(_ router: ClusterRouter, hosts: [(String, Int)], group: EventLoopGroup) throws {
+    static func verify(_ router: ClusterRouter, hosts: [(String, Int)], group: EventLoopGroup,
+                       connector: RESPConnector = .plain) throws {
         var client: BlockingRESPClient?
-        for (host, port) in hosts where client == nil { client = try? BlockingRESPClient.connect(host: host, port: port, group: group) }
+        for (host, port) in hosts where client == nil { client = try? BlockingRESPClient.connect(host: host, port: port, group: group, connector: connector) }
         guard let client else { throw LoadError.binding("cannot reconnect to verify the ring") }
         defer { client.close() }
         for key in checkKeys {

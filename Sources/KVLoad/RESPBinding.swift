@@ -20,15 +20,18 @@ public struct RESPBindingConfiguration: Sendable {
     /// In cluster mode, send each operation to one of its key's replicas (owner first). False: any
     /// member coordinates any operation (any free connection, as for plain servers).
     public var clusterRouting: Bool
+    /// TLS and AUTH for every connection (discovery and measured ones alike).
+    public var connector: RESPConnector
 
     public init(hosts: [String], connectionsPerThread: Int = 1, pipelineDepth: Int = 1, timeoutSeconds: Double = 10,
-                discoverCluster: Bool = false, clusterRouting: Bool = true) {
+                discoverCluster: Bool = false, clusterRouting: Bool = true, connector: RESPConnector = .plain) {
         self.hosts = hosts
         self.connectionsPerThread = max(connectionsPerThread, 1)
         self.pipelineDepth = max(pipelineDepth, 1)
         self.timeoutSeconds = timeoutSeconds
         self.discoverCluster = discoverCluster
         self.clusterRouting = clusterRouting
+        self.connector = connector
     }
 
     /// Splits `host:port` (default port 6379).
@@ -78,9 +81,8 @@ public enum RESPDriver {
                 guard let (host, port) = targets.endpoints[node] else { continue }
                 let channel: Channel
                 do {
-                    channel = try ClientBootstrap(group: loop)
-                        .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                        .connect(host: host, port: port).wait()
+                    channel = try BlockingRESPClient.connect(host: host, port: port, group: loop,
+                                                             connector: configuration.connector).detach()
                 } catch {
                     throw LoadError.binding("cannot connect to \(targets.names[node]) at \(host):\(port): \(error)")
                 }
@@ -112,13 +114,14 @@ public enum RESPDriver {
     static func connectionTargets(configuration: RESPBindingConfiguration, seeds: [(String, Int)],
                                   group: EventLoopGroup) throws -> ConnectionTargets {
         let perThread = configuration.connectionsPerThread
-        guard configuration.discoverCluster, let topology = try ClusterDiscovery.discover(hosts: seeds, group: group) else {
+        guard configuration.discoverCluster, let topology = try ClusterDiscovery.discover(hosts: seeds, group: group,
+                                                                                                  connector: configuration.connector) else {
             return ConnectionTargets(names: configuration.hosts, endpoints: seeds,
                                      connectionNodes: (0..<perThread).map { $0 % seeds.count }, router: nil)
         }
         let ids = topology.members.map(\.id)
         let router = try ClusterRouter(memberIDs: ids, n: topology.n, tokensPerNode: topology.tokensPerNode)
-        try ClusterDiscovery.verify(router, hosts: seeds, group: group)
+        try ClusterDiscovery.verify(router, hosts: seeds, group: group, connector: configuration.connector)
         var endpoints: [(String, Int)?] = []
         for member in topology.members {
             endpoints.append(member.isUp ? try RESPBindingConfiguration.endpoint(member.address) : nil)

@@ -38,6 +38,7 @@ final class ClusterRuntime: @unchecked Sendable {
         var peerConfig = PeerTransportConfiguration()
         peerConfig.secret = settings.secret.map { Array($0.utf8) }
         peerConfig.connectionsPerPeer = settings.connectionsPerPeer
+        peerConfig.tls = settings.peerTLS
         peerConfig.maxFrameBytes = configuration.maxBulkLength + (2 << 20)
         // Outgoing peer connections leave from the address the node listens on (unless it listens on all).
         if !["0.0.0.0", "::", "localhost"].contains(configuration.host) { peerConfig.localAddress = configuration.host }
@@ -52,7 +53,8 @@ final class ClusterRuntime: @unchecked Sendable {
             let peerPort = clientPort + settings.peerPortOffset
             let bound = try await loop.flatSubmit { self.transport.listen(host: self.clientHost, port: peerPort) }.get()
             logger.info("listening for peers", metadata: ["host": "\(clientHost)", "port": "\(bound)",
-                                                          "authenticated": "\(settings.secret != nil)"])
+                                                          "authenticated": "\(settings.secret != nil)",
+                                                          "tls": "\(settings.peerTLS != nil)"])
         }
         try await loop.submit {
             for (peer, _) in self.seedForPeer { self.transport.dial(peer) }

@@ -1,7 +1,9 @@
 import KVAntiEntropy
 import KVCluster
 import KVMembership
+import KVPeer
 import KVStorage
+import KVTLS
 import Logging
 import NIOCore
 
@@ -18,6 +20,8 @@ public struct NodeConfiguration: Sendable {
     public var fsync: FsyncPolicy = .everysec
     /// Clients must `AUTH` with this password before any other command (nil = no password).
     public var requirePassword: String?
+    /// TLS on the client port (nil: plain TCP). When set, every client connection must speak TLS.
+    public var tls: TLSServer?
     /// Connections beyond this are refused with `-ERR max number of clients reached`.
     public var maxClients: Int = 10_000
     /// Event-loop threads serving clients.
@@ -68,6 +72,8 @@ public struct ClusterSettings: Sendable {
     public var peerPortOffset: Int = 10_000
     /// Shared secret peers prove with HMAC challenge-response (never sent); nil = peers unauthenticated.
     public var secret: String?
+    /// TLS on peer links, both directions, with certificates checked against the cluster CA (nil: plain TCP).
+    public var peerTLS: PeerTLS?
     /// Outbound connections kept per peer.
     public var connectionsPerPeer: Int = 2
     /// N, R, W, timeouts, hints, LWW mode.

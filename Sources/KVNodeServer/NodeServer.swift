@@ -78,6 +78,7 @@ public final class NodeServer: Service, Sendable {
         }
         let shardForLoop = loopIndex
         let notifierForLoop = notifiers
+        let tls = configuration.tls
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -87,6 +88,7 @@ public final class NodeServer: Service, Sendable {
             .childChannelInitializer { [weak self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     let shard = shardForLoop[ObjectIdentifier(channel.eventLoop)] ?? 0
+                    try tls?.addHandler(to: channel)
                     let handler = ConnectionHandler(
                         context: context, statsShard: shard, notifier: notifierForLoop[shard],
                         remoteAddress: channel.remoteAddress?.description ?? "?",
@@ -121,7 +123,7 @@ public final class NodeServer: Service, Sendable {
         let allocator = AllocatorInfo.read()
         logger.info("ready to accept connections", metadata: [
             "host": "\(configuration.host)", "port": "\(port)", "fsync": "\(configuration.fsync.rawValue)",
-            "threads": "\(configuration.threads)", "allocator": "\(allocator.name)",
+            "threads": "\(configuration.threads)", "tls": "\(configuration.tls != nil)", "allocator": "\(allocator.name)",
             "jemalloc_is_malloc": "\(allocator.isProcessAllocator)",
         ])
         return port

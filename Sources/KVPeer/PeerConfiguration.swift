@@ -1,3 +1,4 @@
+import KVTLS
 import NIOCore
 
 /// A peer's listening endpoint.
@@ -31,8 +32,27 @@ public struct PeerTransportConfiguration: Sendable {
     /// address it listens on, so a peer's traffic carries its own source address (firewall rules, and
     /// partitions in tests of several nodes on 127.0.0.x, can then tell the nodes apart).
     public var localAddress: String? = nil
+    /// TLS on every peer link (nil: plain TCP). The shared-secret handshake runs inside it either way.
+    public var tls: PeerTLS? = nil
 
     public init() {}
+}
+
+/// TLS on peer links: every node presents its certificate, both when it accepts and when it dials, and
+/// checks the other side's against the cluster's CA (mutual TLS; names are not checked, since peers are
+/// dialed by address and identified by their chain and then by node id and secret).
+public struct PeerTLS: Sendable {
+    public var server: TLSServer
+    public var client: TLSClient
+
+    /// `files` needs a certificate, its key and the CA certificates (`role` names the setting in errors).
+    public init(files: TLSFiles, role: String = "peer TLS") throws(TLSSetupError) {
+        guard files.trustRoots != nil else {
+            throw TLSSetupError("\(role): peers check each other's certificates: give the CA certificates they chain to")
+        }
+        server = try TLSServer(files: files, requireClientCertificates: true, role: role)
+        client = try TLSClient(files: files, verification: .chainOnly, role: role)
+    }
 }
 
 /// Counters for INFO.
@@ -73,6 +93,7 @@ public struct PeerTransportStats: Sendable, Equatable {
             ("peer_handshake_failures_timeout", handshakeFailures.timeout),
             ("peer_handshake_failures_malformed", handshakeFailures.malformed),
             ("peer_handshake_failures_identity", handshakeFailures.identity),
+            ("peer_handshake_failures_transport", handshakeFailures.transport),
             ("peer_framing_errors", framingErrors), ("peer_decode_errors", decodeErrors),
             ("peer_dropped_sends", droppedSends),
         ]
@@ -85,10 +106,13 @@ public struct PeerTransportStats: Sendable, Equatable {
         public var timeout = 0
         public var malformed = 0
         public var identity = 0
+        /// Connections that failed with an I/O or TLS error (a certificate that does not verify) before
+        /// the handshake finished.
+        public var transport = 0
 
         public init() {}
 
-        public var total: Int { auth + version + timeout + malformed + identity }
+        public var total: Int { auth + version + timeout + malformed + identity + transport }
 
         public mutating func count(_ failure: PeerHandshakeFailure) {
             switch failure {

@@ -149,6 +149,7 @@ final class PeerConnection: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if phase == .handshaking || phase == .idle { owner?.stats.handshakeFailures.transport += 1 }
         logger.info("closing peer connection after an I/O error", metadata: ["error": "\(error)"])
         close(context)
     }

@@ -84,6 +84,7 @@ public final class PeerTransport {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let transport = bound.value
+                    try transport.configuration.tls?.server.addHandler(to: channel)
                     try channel.pipeline.syncOperations.addHandler(transport.makeConnection(slot: nil))
                 }
             }
@@ -192,6 +193,7 @@ public final class PeerTransport {
                     let (transport, slot) = bound.value
                     let connection = transport.makeConnection(slot: slot)
                     slot.connection = connection
+                    try transport.configuration.tls?.client.addHandler(to: channel, host: slot.address.host)
                     try channel.pipeline.syncOperations.addHandler(connection)
                 }
             }

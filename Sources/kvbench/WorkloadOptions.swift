@@ -3,6 +3,7 @@ import Foundation
 import KVLoad
 import KVScenario
 import KVStorage
+import KVTLS
 import KVWorkload
 
 /// Options shared by `load` and `run`: the workload, the binding's connection settings, pacing and output.
@@ -18,6 +19,27 @@ struct WorkloadOptions: ParsableArguments {
 
     @Option(name: .long, help: "Server host:port for redis/kvnode (repeatable or comma-separated; default 127.0.0.1:6379). For a kvnode cluster: where discovery starts; every member is used.")
     var hosts: [String] = []
+
+    @Option(name: .long, help: "Password sent with AUTH on every connection (redis/kvnode; as redis-benchmark -a).")
+    var password: String?
+
+    @Option(name: .long, help: "ACL user for AUTH user password (redis/kvnode; needs --password).")
+    var user: String?
+
+    @Flag(name: .long, help: "Connect with TLS (redis/kvnode). The server's certificate is checked against --tls-ca (default: the system's CAs) and the host name or IP address dialed.")
+    var tls = false
+
+    @Option(name: .customLong("tls-ca"), help: ArgumentHelp("CA certificates (PEM) the server's certificate must chain to (implies --tls).", valueName: "file"))
+    var tlsCA: String?
+
+    @Option(name: .customLong("tls-cert"), help: ArgumentHelp("Client certificate (PEM) for servers that require one (implies --tls; needs --tls-key).", valueName: "file"))
+    var tlsCert: String?
+
+    @Option(name: .customLong("tls-key"), help: ArgumentHelp("Private key (PEM) of --tls-cert.", valueName: "file"))
+    var tlsKey: String?
+
+    @Flag(name: .customLong("tls-insecure"), help: "TLS without checking the server's certificate at all (testing only, like redis-cli --insecure).")
+    var tlsInsecure = false
 
     @Option(name: .long, help: "Connections per worker thread (redis/kvnode; against a kvnode cluster: per member).")
     var connections: Int = 1
@@ -67,6 +89,22 @@ struct WorkloadOptions: ParsableArguments {
     @Flag(name: .long, help: "Keep the scenario cluster's data directories (logs are always kept with --out).")
     var keepCluster = false
 
+    /// TLS and AUTH settings for the RESP bindings, from the flags.
+    func connector() throws -> RESPConnector {
+        if user != nil, password == nil { throw ValidationError("--user needs --password") }
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+        var connector = RESPConnector(username: user, password: password)
+        if tls || tlsCA != nil || tlsCert != nil || tlsInsecure {
+            let files = TLSFiles(certificateChain: tlsCert, privateKey: tlsKey, trustRoots: tlsCA)
+            do {
+                connector.tls = try TLSClient(files: files, verification: tlsInsecure ? .none : .full, role: "--tls")
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        }
+        return connector
+    }
+
     func execute(phase: WorkloadPhase) throws {
         guard let kind = BindingKind(rawValue: binding) else {
             throw ValidationError("unknown binding \(binding); use one of " + BindingKind.allCases.map(\.rawValue).joined(separator: ", "))
@@ -112,7 +150,8 @@ struct WorkloadOptions: ParsableArguments {
             let hostList = hosts.flatMap { $0.split(separator: ",").map(String.init) }
             let configuration = RESPBindingConfiguration(hosts: hostList.isEmpty ? ["127.0.0.1:6379"] : hostList,
                                                          connectionsPerThread: connections, pipelineDepth: pipeline, timeoutSeconds: timeout,
-                                                         discoverCluster: kind == .kvnode, clusterRouting: !noClusterRouting)
+                                                         discoverCluster: kind == .kvnode, clusterRouting: !noClusterRouting,
+                                                         connector: try connector())
             result = try RESPDriver.run(plan: plan, configuration: configuration, bindingName: kind.rawValue, status: status)
             if spec.scanProportion > 0 { result.notes.append("scans are MGET of scanLength consecutive keynums (RESP strings have no ordered scan)") }
         }

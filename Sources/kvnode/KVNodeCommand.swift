@@ -1,6 +1,8 @@
 import ArgumentParser
 import KVNodeServer
+import KVPeer
 import KVStorage
+import KVTLS
 import Logging
 import ServiceLifecycle
 
@@ -39,6 +41,21 @@ struct KVNodeCommand: AsyncParsableCommand {
 
     @Option(help: "Password clients must give with AUTH (or HELLO ... AUTH) before other commands.")
     var requirepass: String?
+
+    @Option(name: .customLong("tls-cert"), help: ArgumentHelp("TLS on the client port: this node's certificate chain (PEM, leaf first). With --tls-key every client must use TLS.", valueName: "file"))
+    var tlsCert: String?
+
+    @Option(name: .customLong("tls-key"), help: ArgumentHelp("The private key of --tls-cert (PEM).", valueName: "file"))
+    var tlsKey: String?
+
+    @Option(name: .customLong("tls-ca"), help: ArgumentHelp("CA certificates (PEM) that client certificates (--tls-auth-clients) and peer certificates (--tls-peers) must chain to.", valueName: "file"))
+    var tlsCA: String?
+
+    @Flag(name: .customLong("tls-auth-clients"), help: "TLS: clients must also present a certificate signed by --tls-ca (mutual TLS; --requirepass still applies).")
+    var tlsAuthClients = false
+
+    @Flag(name: .customLong("tls-peers"), help: "Cluster: peer links use TLS too, with --tls-cert/--tls-key as this node's identity both ways and peers checked against --tls-ca. The --cluster-secret handshake runs inside it.")
+    var tlsPeers = false
 
     @Option(name: .customLong("max-clients"), help: "Connections beyond this are refused with an error.")
     var maxClients = 10_000
@@ -162,6 +179,14 @@ struct KVNodeCommand: AsyncParsableCommand {
         } else if nodeID != nil {
             throw ValidationError("--node-id needs --seeds (the members' client addresses) or --join")
         }
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+        if tlsAuthClients, tlsCert == nil || tlsCA == nil {
+            throw ValidationError("--tls-auth-clients needs --tls-cert, --tls-key and --tls-ca")
+        }
+        if tlsPeers {
+            guard seeds != nil || join != nil else { throw ValidationError("--tls-peers is for cluster members (--seeds or --join)") }
+            guard tlsCert != nil, tlsCA != nil else { throw ValidationError("--tls-peers needs --tls-cert, --tls-key and --tls-ca") }
+        }
         guard MemorySize.parse(maxmemory) != nil else {
             throw ValidationError("--maxmemory must be bytes or a size like 512kb, 100mb, 2gb (got '\(maxmemory)')")
         }
@@ -183,6 +208,15 @@ struct KVNodeCommand: AsyncParsableCommand {
         config.dataDirectory = dataDir
         config.fsync = FsyncPolicy(rawValue: fsync) ?? .everysec
         config.requirePassword = requirepass
+        let tlsFiles = TLSFiles(certificateChain: tlsCert, privateKey: tlsKey, trustRoots: tlsCA)
+        do {
+            if tlsCert != nil {
+                config.tls = try TLSServer(files: tlsFiles, requireClientCertificates: tlsAuthClients, role: "--tls-cert")
+            }
+        } catch {
+            logger.critical("could not start: \(error)")
+            throw ExitCode(1)
+        }
         config.maxClients = maxClients
         if let threads { config.threads = threads }
         config.maxBulkLength = maxBulkLen
@@ -205,6 +239,14 @@ struct KVNodeCommand: AsyncParsableCommand {
             cluster.peerPortOffset = peerPortOffset
             cluster.advertisedAddress = advertise
             cluster.secret = clusterSecret
+            if tlsPeers {
+                do {
+                    cluster.peerTLS = try PeerTLS(files: tlsFiles, role: "--tls-peers")
+                } catch {
+                    logger.critical("could not start: \(error)")
+                    throw ExitCode(1)
+                }
+            }
             cluster.config.n = replicas
             cluster.config.r = readQuorum
             cluster.config.w = writeQuorum
