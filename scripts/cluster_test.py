@@ -9,6 +9,10 @@
 3. Peer authentication: a node started with the wrong cluster secret is refused by the others.
 4. Anti-entropy: a second cluster with hinted handoff off; a node misses writes while it is down,
    then `KV.REPAIR` alone brings it up to date, exchanging a small multiple of the differing data.
+5. TLS: a third cluster with TLS for clients and peers (--tls-peers; certificates from
+   scripts/make-test-certs.sh). W=3 writes reach every replica over TLS links; plain-TCP clients are
+   refused; a node whose certificate another CA signed (right secret) is kept out; kvbench runs a workload
+   through TLS with cluster discovery and routing and gets no errors.
 
 Prints the figures and exits non-zero when a check fails. Usage: cluster_test.py PATH/TO/kvnode
 """
@@ -63,7 +67,9 @@ class Cluster:
         return port
 
     def client(self, i, timeout=5):
-        return redis.Redis(port=self.ports[i], socket_timeout=timeout)
+        return redis.Redis(port=self.ports[i], socket_timeout=timeout, **self.client_options)
+
+    client_options = {}
 
     def wait_ready(self, i, members_up=None, timeout=20):
         deadline = time.time() + timeout
@@ -261,6 +267,64 @@ def anti_entropy(kvnode, work):
         c.stop_all()
 
 
+def tls_cluster(kvnode, work):
+    certs = os.path.join(work, "certs")
+    subprocess.run(["bash", os.path.join(os.path.dirname(os.path.abspath(__file__)), "make-test-certs.sh"), certs],
+                   check=True, stdout=subprocess.DEVNULL)
+    cert = lambda name: os.path.join(certs, name)
+    tls = ["--tls-cert", cert("node.crt"), "--tls-key", cert("node.key"), "--tls-ca", cert("ca.crt"), "--tls-peers"]
+    c = Cluster(kvnode, work, free_base_port(), extra=tls)
+    c.client_options = {"ssl": True, "ssl_ca_certs": cert("ca.crt")}
+    try:
+        for i in range(3):
+            c.start(i)
+        for i in range(3):
+            c.wait_ready(i, members_up=3)
+        info = c.client(0).info("server")
+        expect(info.get("tls") == "yes" and info.get("tls_peers") == "yes", "INFO server reports TLS for clients and peers")
+        r = c.client(0)
+        for k in range(200):
+            r.execute_command("KV.PUT", f"tls{k}", f"v{k}", "W", "3")
+        on_all = sum(1 for k in range(200) if all(c.client(i).execute_command("KV.GETLOCAL", f"tls{k}")[1] == [f"v{k}".encode()]
+                                                  for i in range(3)))
+        expect(on_all == 200, f"W=3 writes reached all three replicas over TLS peer links ({on_all}/200)")
+        try:
+            redis.Redis(port=c.ports[0], socket_timeout=2).ping()
+            expect(False, "a plain-TCP client on the TLS port is refused")
+        except redis.RedisError:
+            expect(True, "a plain-TCP client on the TLS port is refused")
+        rogue = ["--tls-cert", cert("rogue.crt"), "--tls-key", cert("rogue.key"), "--tls-ca", cert("ca.crt"), "--tls-peers"]
+        c.extra = []
+        c.start(3, extra=rogue)
+        time.sleep(2.0)
+        members = [m.decode() for m in c.client(0).execute_command("CLUSTER.MEMBERS")]
+        expect(len(members) == 3 and all(m.split()[2] == "up" for m in members),
+               f"members unchanged with a node whose certificate another CA signed: {members}")
+        refused = int(c.client(0).info("cluster").get("peer_handshake_failures_transport", 0))
+        expect(refused > 0, f"its TLS handshakes are refused (peer_handshake_failures_transport {refused})")
+        c.procs[3].terminate()
+        c.procs[3].wait()
+        kvbench = os.path.join(os.path.dirname(kvnode), "kvbench")
+        if os.path.exists(kvbench):
+            report = os.path.join(work, "kvbench")
+            out = subprocess.run([kvbench, "run", "kvnode", "--hosts", f"127.0.0.1:{c.ports[0]}", "--tls-ca", cert("ca.crt"),
+                                  "-P", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "workloads", "workloada"),
+                                  "-p", "recordcount=1000", "-p", "operationcount=3000", "--quiet", "--out", report],
+                                 capture_output=True, text=True, timeout=120)
+            rows = {}
+            if out.returncode == 0:
+                lines = open(os.path.join(report, "summary.csv")).read().splitlines()
+                header = lines[0].split(",")
+                rows = {line.split(",")[0]: dict(zip(header, line.split(","))) for line in lines[1:]}
+            overall = rows.get("OVERALL", {})
+            expect(overall.get("count") == "3000" and overall.get("errors") == "0",
+                   f"kvbench over TLS (discovery, routing): {overall.get('count')} operations, {overall.get('errors')} errors "
+                   f"{out.stderr.strip()[-300:]}")
+            print(f"     kvbench over TLS: {overall.get('throughput_ops')} ops/s, p99 {overall.get('p99_us')} us")
+    finally:
+        c.stop_all()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("kvnode")
@@ -284,6 +348,10 @@ def main():
         ae_work = os.path.join(work, "ae")
         os.makedirs(ae_work)
         anti_entropy(os.path.abspath(a.kvnode), ae_work)
+        print("== TLS for clients and peers")
+        tls_work = os.path.join(work, "tls")
+        os.makedirs(tls_work)
+        tls_cluster(os.path.abspath(a.kvnode), tls_work)
     finally:
         c.stop_all()
         if failures:

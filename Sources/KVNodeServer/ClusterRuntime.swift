@@ -21,6 +21,8 @@ final class ClusterRuntime: @unchecked Sendable {
     private var seedForPeer: [PeerAddress: String] = [:]
     /// A flush is queued to run once the loop has handled the current round of I/O.
     private var flushQueued = false
+    /// Publishes the transport's counters for INFO.
+    private var statsTask: RepeatedTask?
 
     init(settings: ClusterSettings, configuration: NodeConfiguration, engine: StorageEngine, loop: EventLoop,
          logger: Logger) {
@@ -74,14 +76,21 @@ final class ClusterRuntime: @unchecked Sendable {
 
     func stop() async throws {
         try await loop.flatSubmit {
+            self.statsTask?.cancel()
             self.shell.stop()
             return self.transport.close()
         }.get()
     }
 
-    /// Peer transport counters (read on the loop).
-    func peerStats() async throws -> [(name: String, value: Int)] {
-        try await loop.submit { self.transport.stats.infoFields }.get()
+    /// Copies the peer transport's counters into `context.peerStats` now and every 250 ms (on the loop,
+    /// where the transport lives), so `INFO` reads them without touching the transport.
+    func publishPeerStats(to context: NodeContext) {
+        loop.execute {
+            context.peerStats.withLock { $0 = self.transport.stats }
+            self.statsTask = self.loop.scheduleRepeatedTask(initialDelay: .milliseconds(250), delay: .milliseconds(250)) { _ in
+                context.peerStats.withLock { $0 = self.transport.stats }
+            }
+        }
     }
 }
 

@@ -119,6 +119,12 @@ extension CommandExecutor {
         }
     }
 
+    /// The peer transport's counters (`peer_…`), as last published by the cluster loop.
+    private func peerFields() -> [(String, String)] {
+        let stats = context.peerStats.withLock { $0 }
+        return stats.infoFields.map { ($0.name, String($0.value)) }
+    }
+
     private func clusterSection() -> [(String, String)] {
         guard let shell = context.cluster else { return [("cluster_enabled", "0")] }
         let s = shell.snapshot.withLockedValue { $0 }
@@ -164,7 +170,7 @@ extension CommandExecutor {
             ("anti_entropy_ranges_compared", String(s.antiEntropy?.rangesCompared ?? 0)),
             ("anti_entropy_keys_repaired", String((s.antiEntropy?.keysReceived ?? 0))),
             ("anti_entropy_bytes_exchanged", String(s.antiEntropy?.bytesExchanged ?? 0)),
-        ]
+        ] + peerFields()
     }
 
     private func memorySection() -> [(String, String)] {

@@ -1,4 +1,5 @@
 import KVClusterShell
+import KVPeer
 import KVStorage
 import Logging
 import Synchronization
@@ -16,6 +17,8 @@ public final class NodeContext: Sendable {
     public let logger: Logger
     /// The cluster shell in cluster mode (`--seeds`); nil for a standalone node.
     public let cluster: ClusterShell?
+    /// The peer transport's counters as last published by its loop (cluster mode), for `INFO cluster`.
+    public let peerStats = Mutex(PeerTransportStats())
     public let startedAtMillis: Int64
     public let runID: String
     /// Port actually bound (differs from the configured one when that was 0).

@@ -70,6 +70,7 @@ public final class NodeServer: Service, Sendable {
                            loop: group.any(), logger: logger)
         }
         let context = NodeContext(configuration: configuration, engine: engine, logger: logger, cluster: cluster?.shell)
+        cluster?.publishPeerStats(to: context)
         var loopIndex: [ObjectIdentifier: Int] = [:]
         var notifiers: [DurabilityNotifier] = []
         for (i, loop) in group.makeIterator().enumerated() {
