@@ -38,7 +38,7 @@ public final class HotKeyStorm: @unchecked Sendable {
     public func run() throws -> Result {
         guard let key = event.key, let rate = event.rate, let duration = event.duration else { throw ClusterControlError("hot-key needs key, rate and duration") }
         let owner = try Self.owner(of: key, cluster: cluster)
-        guard let port = cluster.nodes.first(where: { $0.id == owner })?.port else {
+        guard let (host, port) = cluster.endpoint(of: owner) else {
             throw ClusterControlError("\(owner) is not one of this cluster's nodes")
         }
         let connections = max(1, event.connections)
@@ -54,7 +54,7 @@ public final class HotKeyStorm: @unchecked Sendable {
                 defer { done.leave() }
                 var mine = (ops: 0, errors: 0)
                 defer { tally.add(mine.ops, mine.errors) }
-                guard let client = try? BlockingRESPClient.connect(host: self.cluster.host, port: port, group: group, timeout: .seconds(2)) else {
+                guard let client = try? BlockingRESPClient.connect(host: host, port: port, group: group, timeout: .seconds(2)) else {
                     mine.errors += 1
                     return
                 }

@@ -22,6 +22,8 @@ public final class LocalCluster: @unchecked Sendable {
         public var start: String
         /// `running`, `paused`, `killed`, `stopped`, `left` or `removed`.
         public var state: String
+        /// The address it listens on when nodes have addresses of their own (nil: the cluster's host).
+        public var host: String? = nil
     }
 
     struct State: Codable {
@@ -33,6 +35,8 @@ public final class LocalCluster: @unchecked Sendable {
         var args: [String]
         var seeds: [String]
         var nodes: [NodeRecord]
+        /// Per-node addresses (nil: every node on `host`, at consecutive ports).
+        var hosts: [String]? = nil
     }
 
     public let directory: String
@@ -41,18 +45,25 @@ public final class LocalCluster: @unchecked Sendable {
     private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     private var clients: [String: BlockingRESPClient] = [:]
 
-    /// A cluster to be started under `directory` (node data, logs and `cluster.json`).
-    public init(kvnode: String, directory: String, spec: ClusterSpec) throws {
+    /// A cluster to be started under `directory` (node data, logs and `cluster.json`). Nodes listen on
+    /// `spec.host` at consecutive ports, or, given `hosts` (one per node, such as 127.0.0.2-6 in a private
+    /// network namespace, so firewall rules can tell them apart), node i on `hosts[i]` at `spec.basePort`
+    /// (7000 when 0).
+    public init(kvnode: String, directory: String, spec: ClusterSpec, hosts: [String]? = nil) throws {
         guard FileManager.default.isExecutableFile(atPath: kvnode) else {
             throw ClusterControlError("no kvnode executable at \(kvnode) (build it with `swift build`, or pass --kvnode PATH)")
         }
         self.directory = directory
-        let base = spec.basePort != 0 ? spec.basePort : try Self.freePortBlock(host: spec.host, count: spec.nodes + 8)
-        let seeds = (0..<spec.nodes).map { "\(spec.host):\(base + $0)" }
+        if let hosts, hosts.count != spec.nodes {
+            throw ClusterControlError("\(spec.nodes) nodes need \(spec.nodes) addresses, not \(hosts.count)")
+        }
+        let base = spec.basePort != 0 ? spec.basePort
+            : hosts != nil ? 7000 : try Self.freePortBlock(host: spec.host, count: spec.nodes + 8)
+        let seeds = (0..<spec.nodes).map { i in hosts.map { "\($0[i]):\(base)" } ?? "\(spec.host):\(base + i)" }
         var secretBytes = [UInt8](repeating: 0, count: 16)
         for i in secretBytes.indices { secretBytes[i] = UInt8.random(in: 0...255) }
         state = State(kvnode: kvnode, host: spec.host, basePort: base, secret: secretBytes.map { String(format: "%02x", $0) }.joined(),
-                      n: spec.n, r: spec.r, w: spec.w, args: spec.args, seeds: seeds, nodes: [])
+                      n: spec.n, r: spec.r, w: spec.w, args: spec.args, seeds: seeds, nodes: [], hosts: hosts)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     }
 
@@ -72,9 +83,15 @@ public final class LocalCluster: @unchecked Sendable {
 
     public var nodes: [NodeRecord] { lock.withLock { state.nodes } }
     public var host: String { state.host }
-    public func address(of id: String) -> String? { nodes.first { $0.id == id }.map { "\(state.host):\($0.port)" } }
+    public func address(of id: String) -> String? { endpoint(of: id).map { "\($0.host):\($0.port)" } }
+    /// Where node `id` listens for clients.
+    public func endpoint(of id: String) -> (host: String, port: Int)? {
+        nodes.first { $0.id == id }.map { ($0.host ?? state.host, $0.port) }
+    }
     /// Client endpoints of nodes that should answer (running, not left or removed).
-    public var liveEndpoints: [(host: String, port: Int)] { nodes.filter { $0.state == "running" }.map { (state.host, $0.port) } }
+    public var liveEndpoints: [(host: String, port: Int)] {
+        nodes.filter { $0.state == "running" }.map { ($0.host ?? state.host, $0.port) }
+    }
     /// The same as `host:port` strings.
     public var liveAddresses: [String] { liveEndpoints.map { "\($0.host):\($0.port)" } }
 
@@ -83,7 +100,11 @@ public final class LocalCluster: @unchecked Sendable {
     /// Starts the initial members and waits until each reports the whole cluster up.
     public func start(timeout: Double = 30) throws {
         for (i, _) in state.seeds.enumerated() {
-            try launch(id: "n\(i + 1)", port: state.basePort + i, start: "seeds")
+            if let hosts = state.hosts {
+                try launch(id: "n\(i + 1)", host: hosts[i], port: state.basePort, start: "seeds")
+            } else {
+                try launch(id: "n\(i + 1)", host: nil, port: state.basePort + i, start: "seeds")
+            }
         }
         for node in nodes { try waitReady(node.id, membersUp: state.seeds.count, timeout: timeout) }
     }
@@ -93,18 +114,21 @@ public final class LocalCluster: @unchecked Sendable {
     public func addNode(timeout: Double = 30) throws -> String {
         let index = nodes.count
         let id = "n\(index + 1)"
-        try launch(id: id, port: state.basePort + index, start: "join")
+        guard state.hosts == nil else { throw ClusterControlError("add-node needs consecutive ports on one host") }
+        try launch(id: id, host: nil, port: state.basePort + index, start: "join")
         try waitReady(id, membersUp: nil, timeout: timeout)
         return id
     }
 
-    private func launch(id: String, port: Int, start: String) throws {
+    /// Starts node `id`; with `clockAhead` seconds, inside a time namespace (`unshare --time`) whose
+    /// monotonic and boot clocks run that far ahead of the rest of the machine.
+    private func launch(id: String, host: String?, port: Int, start: String, clockAhead: Int = 0) throws {
         let dataDir = directory + "/" + id
         let logPath = directory + "/" + id + ".log"
         if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
         guard let log = FileHandle(forWritingAtPath: logPath) else { throw ClusterControlError("cannot write \(logPath)") }
         log.seekToEndOfFile()
-        var args = ["--node-id", id, "--host", state.host, "--port", String(port), "--data-dir", dataDir,
+        var args = ["--node-id", id, "--host", host ?? state.host, "--port", String(port), "--data-dir", dataDir,
                     "--cluster-secret", state.secret, "--replicas", String(state.n), "--read-quorum", String(state.r),
                     "--write-quorum", String(state.w), "--log-level", "notice"]
         if start == "seeds" {
@@ -115,13 +139,19 @@ public final class LocalCluster: @unchecked Sendable {
             args += ["--join", through.joined(separator: ",")]
         }
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: state.kvnode)
-        process.arguments = args + state.args
+        if clockAhead != 0 {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+            process.arguments = ["--time", "--monotonic", String(clockAhead), "--boottime", String(clockAhead), state.kvnode]
+                + args + state.args
+        } else {
+            process.executableURL = URL(fileURLWithPath: state.kvnode)
+            process.arguments = args + state.args
+        }
         process.standardOutput = log
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        let record = NodeRecord(id: id, port: port, pid: process.processIdentifier, start: start, state: "running")
+        let record = NodeRecord(id: id, port: port, pid: process.processIdentifier, start: start, state: "running", host: host)
         lock.withLock {
             if let i = state.nodes.firstIndex(where: { $0.id == id }) { state.nodes[i] = record } else { state.nodes.append(record) }
         }
@@ -170,29 +200,13 @@ public final class LocalCluster: @unchecked Sendable {
         case .addNode:
             return try addNode()
         case .kill:
-            let node = try record(event.node)
-            kill(node.pid, SIGKILL)
-            reap()
-            setState(node.id, "killed")
+            try kill9(event.node ?? "")
         case .pause:
-            let node = try record(event.node)
-            kill(node.pid, SIGSTOP)
-            setState(node.id, "paused")
+            try pause(event.node ?? "")
         case .resume:
-            let node = try record(event.node)
-            kill(node.pid, SIGCONT)
-            setState(node.id, "running")
+            try resume(event.node ?? "")
         case .restart:
-            let node = try record(event.node)
-            if isOurs(node.pid) {
-                kill(node.pid, SIGCONT)
-                kill(node.pid, SIGTERM)
-                let deadline = Date().addingTimeInterval(10)
-                while Date() < deadline, isOurs(node.pid) { usleep(50_000); reap() }
-                if isOurs(node.pid) { kill(node.pid, SIGKILL); reap() }
-            }
-            try launch(id: node.id, port: node.port, start: node.start)
-            try waitReady(node.id, membersUp: nil, timeout: 30)
+            try restart(event.node ?? "")
         case .leave:
             let node = try record(event.node)
             try expectOK(try call(node.id, ["CLUSTER.LEAVE"]), "CLUSTER.LEAVE on \(node.id)")
@@ -209,6 +223,44 @@ public final class LocalCluster: @unchecked Sendable {
             break  // run by HotKeyStorm; the load's pacer follows rate changes
         }
         return event.node
+    }
+
+    /// SIGKILL to node `id` (no chance to flush anything).
+    public func kill9(_ id: String) throws {
+        let node = try record(id)
+        if isOurs(node.pid) { kill(node.pid, SIGKILL) }
+        var status: Int32 = 0
+        _ = waitpid(node.pid, &status, 0)
+        setState(node.id, "killed")
+    }
+
+    /// SIGSTOP to node `id`: it stops answering anyone, with its connections left open.
+    public func pause(_ id: String) throws {
+        let node = try record(id)
+        kill(node.pid, SIGSTOP)
+        setState(node.id, "paused")
+    }
+
+    /// SIGCONT to a paused node.
+    public func resume(_ id: String) throws {
+        let node = try record(id)
+        kill(node.pid, SIGCONT)
+        setState(node.id, "running")
+    }
+
+    /// Stops node `id` if it runs (SIGTERM, SIGKILL after 10 s) and starts it again on its data, in a time
+    /// namespace `clockAhead` seconds ahead when that is not 0; waits up to `timeout` for it to be ready.
+    public func restart(_ id: String, clockAhead: Int = 0, timeout: Double = 30) throws {
+        let node = try record(id)
+        if isOurs(node.pid) {
+            kill(node.pid, SIGCONT)
+            kill(node.pid, SIGTERM)
+            let deadline = Date().addingTimeInterval(10)
+            while Date() < deadline, isOurs(node.pid) { usleep(50_000); reap() }
+            if isOurs(node.pid) { kill(node.pid, SIGKILL); reap() }
+        }
+        try launch(id: node.id, host: node.host, port: node.port, start: node.start, clockAhead: clockAhead)
+        try waitReady(node.id, membersUp: nil, timeout: timeout)
     }
 
     private func expectOK(_ reply: RESPValue, _ what: String) throws {
@@ -237,7 +289,8 @@ public final class LocalCluster: @unchecked Sendable {
     public func client(_ id: String) throws -> BlockingRESPClient {
         guard let node = nodes.first(where: { $0.id == id }) else { throw ClusterControlError("unknown node \(id)") }
         if let existing = lock.withLock({ clients[id] }), existing.isActive { return existing }
-        let client = try BlockingRESPClient.connect(host: state.host, port: node.port, group: group, timeout: .milliseconds(500))
+        let client = try BlockingRESPClient.connect(host: node.host ?? state.host, port: node.port, group: group,
+                                                    timeout: .milliseconds(500))
         lock.withLock { clients[id] = client }
         return client
     }
