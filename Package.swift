@@ -38,6 +38,7 @@ let package = Package(
         .library(name: "KVMembership", targets: ["KVMembership"]),
         .library(name: "KVScenario", targets: ["KVScenario"]),
         .library(name: "KVClusterControl", targets: ["KVClusterControl"]),
+        .library(name: "KVChaos", targets: ["KVChaos"]),
     ],
     traits: [
         .trait(name: "Jemalloc", description: "Link libjemalloc as the process allocator (turn off for sanitizer builds)"),
@@ -139,6 +140,10 @@ let package = Package(
             ]
         ),
         .target(name: "KVScenario", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(
+            name: "KVChaos",
+            dependencies: nio + ["KVClusterControl", "KVScenario", "KVLoad", "KVSimulator", "RESP"]
+        ),
         .target(name: "KVClusterControl", dependencies: nio + ["KVScenario", "KVLoad", "RESP"]),
 
         // Executables.
@@ -158,7 +163,7 @@ let package = Package(
                 "KVRingLab", "KVPartitioning", "KVWorkload", "KVLoad", "KVSimulator", "KVCompare", "KVScenario", "KVClusterControl",
                 "KVMembership",
                 "CJemallocShim",
-                "KVTLS",
+                "KVTLS", "KVChaos",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -192,6 +197,7 @@ let package = Package(
             dependencies: ["KVPeer", "KVCluster", "KVVersioning", "KVTLS", .product(name: "Logging", package: "swift-log")] + nio
         ),
         .testTarget(name: "KVScenarioTests", dependencies: ["KVScenario"]),
+        .testTarget(name: "KVChaosTests", dependencies: ["KVChaos"]),
         .testTarget(name: "KVCompareTests", dependencies: ["KVCompare", "KVLoad", "KVWorkload"]),
         .testTarget(
             name: "KVNodeServerTests",

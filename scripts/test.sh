@@ -9,7 +9,7 @@
 #      membership_test.py, rebalance_test.py, partition_test.py: skipped without root/unshare/iptables),
 #      the scenario runner (scripts/scenario_test.py: kvbench run --scenario and kvbench cluster), the crash
 #      campaign (scripts/crash_test.py: 100+ kill -9 points under --fsync always, and during hint delivery) and
-#      the chaos suite (scripts/chaos_test.py: 20 fault rounds over 5 nodes, then last-write-wins mode),
+#      the chaos suite (kvbench chaos: 20 fault rounds over 5 nodes, then last-write-wins mode; needs root),
 #   6. fuzzes every decoder for a short time box (scripts/fuzz.sh; KVBENCH_FUZZ_SECONDS, default 20, 0 skips),
 #   7. runs the perf smoke: a release kvbench, short runs compared with Benchmarks/perf-baseline/
 #      (scripts/perf-smoke.sh; fails when the storage path or the generator needs >1.5x the instructions
@@ -62,7 +62,11 @@ echo "== crash campaign (kill -9 during writes, merges, recovery and hint delive
 python3 scripts/crash_test.py .build/debug/kvnode
 
 echo "== chaos (five kvnode processes in a private network namespace: kill, pause, partitions, loss, clock)"
-python3 scripts/chaos_test.py .build/debug/kvnode
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && command -v iptables >/dev/null; then
+    .build/debug/kvbench chaos --rounds 20 --lww-rounds 4
+else
+    echo "chaos: skipped (needs root, unshare and iptables)"
+fi
 
 fuzz_seconds="${KVBENCH_FUZZ_SECONDS:-20}"
 if [ "$fuzz_seconds" != 0 ]; then

@@ -249,8 +249,9 @@ public final class LocalCluster: @unchecked Sendable {
     }
 
     /// Stops node `id` if it runs (SIGTERM, SIGKILL after 10 s) and starts it again on its data, in a time
-    /// namespace `clockAhead` seconds ahead when that is not 0; waits up to `timeout` for it to be ready.
-    public func restart(_ id: String, clockAhead: Int = 0, timeout: Double = 30) throws {
+    /// namespace `clockAhead` seconds ahead when that is not 0; with `waitReady`, waits up to `timeout` for it
+    /// to be ready.
+    public func restart(_ id: String, clockAhead: Int = 0, waitReady: Bool = true, timeout: Double = 30) throws {
         let node = try record(id)
         if isOurs(node.pid) {
             kill(node.pid, SIGCONT)
@@ -260,7 +261,7 @@ public final class LocalCluster: @unchecked Sendable {
             if isOurs(node.pid) { kill(node.pid, SIGKILL); reap() }
         }
         try launch(id: node.id, host: node.host, port: node.port, start: node.start, clockAhead: clockAhead)
-        try waitReady(node.id, membersUp: nil, timeout: timeout)
+        if waitReady { try self.waitReady(node.id, membersUp: nil, timeout: timeout) }
     }
 
     private func expectOK(_ reply: RESPValue, _ what: String) throws {

@@ -59,6 +59,15 @@ public final class BlockingRESPClient: Sendable {
 
     /// Sends `arguments` as one command and waits for its reply.
     public func call(_ arguments: [String]) throws -> RESPValue {
+        try call(describedAs: arguments.joined(separator: " ")) { $0.writeRESPCommand(arguments) }
+    }
+
+    /// Sends binary `arguments` (an opaque causal context, say) as one command and waits for its reply.
+    public func call(bytes arguments: [ByteBuffer]) throws -> RESPValue {
+        try call(describedAs: arguments.first.map { String(buffer: $0) } ?? "") { $0.writeRESPCommand(arguments) }
+    }
+
+    private func call(describedAs what: String, _ encode: @escaping @Sendable (inout ByteBuffer) -> Void) throws -> RESPValue {
         let loop = channel.eventLoop
         let promise = loop.makePromise(of: RESPValue.self)
         let handler = self.handler
@@ -66,14 +75,14 @@ public final class BlockingRESPClient: Sendable {
         loop.execute {
             handler.waiting.append(promise)
             var buffer = channel.allocator.buffer(capacity: 64)
-            buffer.writeRESPCommand(arguments)
+            encode(&buffer)
             channel.writeAndFlush(buffer, promise: nil)
         }
         let limit = self.timeout
         let timeout = loop.scheduleTask(in: limit) {
             guard let i = handler.waiting.firstIndex(where: { $0.futureResult === promise.futureResult }) else { return }
             handler.waiting.remove(at: i)
-            promise.fail(LoadError.binding("no reply to \(arguments.joined(separator: " ")) within \(limit.nanoseconds / 1_000_000) ms"))
+            promise.fail(LoadError.binding("no reply to \(what) within \(limit.nanoseconds / 1_000_000) ms"))
             channel.close(promise: nil)
         }
         defer { timeout.cancel() }

@@ -8,6 +8,6 @@ struct KVBenchCommand: ParsableCommand {
         commandName: "kvbench",
         abstract: "Benchmark and load-generation toolkit for key-value stores.",
         subcommands: [LoadCommand.self, RunCommand.self, MergeCommand.self, CompareCommand.self, RingCommand.self, SimulateCommand.self,
-                      SimulateMembershipCommand.self, ClusterCommand.self]
+                      SimulateMembershipCommand.self, ClusterCommand.self, ChaosCommand.self]
     )
 }
