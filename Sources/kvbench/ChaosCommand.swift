@@ -3,6 +3,9 @@ import Foundation
 import KVChaos
 import KVWorkload
 
+/// The `unshare` process running a chaos run, for the outer process's SIGTERM handler.
+nonisolated(unsafe) private var chaosUnsharePID: pid_t = 0
+
 /// `kvbench chaos`: fault rounds against real kvnode processes in a private network namespace, with a
 /// checker that every acknowledged write and set element survives and a convergence time per round.
 struct ChaosCommand: ParsableCommand {
@@ -75,6 +78,10 @@ struct ChaosCommand: ParsableCommand {
             try reexecInNamespace()
             return
         }
+        // This process is the first of its PID namespace: when it exits, the kernel kills every process in
+        // the namespace. PID 1 only gets signals it handles, so Ctrl-C and SIGTERM need a handler to end the run.
+        signal(SIGINT) { _ in _exit(130) }
+        signal(SIGTERM) { _ in _exit(143) }
         let seed = self.seed ?? UInt64.random(in: 0..<(1 << 40))
         say("chaos seed \(seed) (the same fault schedule again: --seed \(seed))")
         let directory = try makeDirectory()
@@ -126,6 +133,12 @@ struct ChaosCommand: ParsableCommand {
         environment[Self.namespaceMarker] = "1"
         process.environment = environment
         try process.run()
+        // If this process is told to stop, take unshare down with SIGKILL: --kill-child then kills the run.
+        chaosUnsharePID = process.processIdentifier
+        signal(SIGTERM) { _ in
+            if chaosUnsharePID > 0 { kill(chaosUnsharePID, SIGKILL) }
+            _exit(143)
+        }
         process.waitUntilExit()
         if process.terminationStatus != 0 { throw ExitCode(process.terminationStatus) }
     }
