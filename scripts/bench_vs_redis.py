@@ -8,6 +8,7 @@ the run's wall time). Ratios are kvnode / redis.
 
   python3 scripts/bench_vs_redis.py --kvnode .build/release/kvnode [--reps 3] [--requests 1000000]
   python3 scripts/bench_vs_redis.py --kvnode .build/release/kvnode --durable   # fsync always vs AOF always
+  python3 scripts/bench_vs_redis.py --kvnode .build/release/kvnode --tls       # both servers and the client over TLS
 """
 import argparse
 import csv
@@ -15,6 +16,7 @@ import io
 import os
 import shutil
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -38,14 +40,16 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLK
 
 
-def wait_ready(port, proc=None, timeout=10.0):
-    """Waits until the server on `port` answers PING; fails at once if `proc` exits meanwhile."""
+def wait_ready(port, proc=None, timeout=10.0, ca=None):
+    """Waits until the server on `port` answers PING (over TLS, trusting `ca`, when given); fails at once if
+    `proc` exits meanwhile."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"server on {port} exited with {proc.returncode} during start")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2) as s:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2) as raw:
+                s = ssl.create_default_context(cafile=ca).wrap_socket(raw, server_hostname="localhost") if ca else raw
                 s.sendall(b"PING\r\n")
                 if s.recv(16).startswith(b"+PONG"):
                     return
@@ -67,14 +71,24 @@ def start(kind, args, durable, workdir):
                "--daemonize", "no", "--logfile", os.path.join(workdir, "redis.log")]
         cmd += ["--appendonly", "yes", "--appendfsync", "always", "--auto-aof-rewrite-percentage", "0"] if durable \
             else ["--appendonly", "no"]
+    if args.tls:
+        c = lambda name: os.path.join(args.tls, name)  # noqa: E731
+        if kind == "kvnode":
+            cmd += ["--tls-cert", c("node.crt"), "--tls-key", c("node.key")]
+        else:
+            cmd[cmd.index("--port") + 1] = "0"
+            cmd += ["--tls-port", str(port), "--tls-cert-file", c("node.crt"), "--tls-key-file", c("node.key"),
+                    "--tls-ca-cert-file", c("ca.crt"), "--tls-auth-clients", "no"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_ready(port)
+    wait_ready(port, proc, ca=os.path.join(args.tls, "ca.crt") if args.tls else None)
     return proc, port
 
 
 def bench(port, tests, pipeline, args):
     cmd = ["redis-benchmark", "-p", str(port), "-t", tests, "-n", str(args.requests), "-r", "100000",
            "-d", "100", "-c", "50", "-P", str(pipeline), "--csv", "--precision", "3"]
+    if args.tls:
+        cmd += ["--tls", "--cacert", os.path.join(args.tls, "ca.crt")]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=1200).stdout
     rows = {}
     for row in csv.reader(io.StringIO(out)):
@@ -109,7 +123,12 @@ def main():
     ap.add_argument("--durable", action="store_true", help="SET with fsync always vs Redis AOF appendfsync always")
     ap.add_argument("--kvnode-fsync", default="everysec")
     ap.add_argument("--kvnode-threads", type=int, default=0, help="kvnode --threads (0 = its default, one per core)")
+    ap.add_argument("--tls", action="store_true", help="both servers and redis-benchmark over TLS (scripts/make-test-certs.sh)")
     args = ap.parse_args()
+    if args.tls:
+        args.tls = tempfile.mkdtemp(prefix="bench-certs-")
+        subprocess.run(["bash", os.path.join(os.path.dirname(os.path.abspath(__file__)), "make-test-certs.sh"), args.tls],
+                       check=True, stdout=subprocess.DEVNULL)
     results = {}
     for pipeline in [int(p) for p in args.pipelines.split(",")]:
         for rep in range(args.reps):
