@@ -201,7 +201,7 @@ let package = Package(
         .testTarget(name: "KVCompareTests", dependencies: ["KVCompare", "KVLoad", "KVWorkload"]),
         .testTarget(
             name: "KVNodeServerTests",
-            dependencies: ["KVNodeServer", "RESP", "KVLoad", "KVTLS"] + nio
+            dependencies: ["KVNodeServer", "RESP", "KVLoad", "KVTLS", "KVWorkload"] + nio
         ),
     ]
 )

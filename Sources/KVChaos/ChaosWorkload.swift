@@ -129,7 +129,7 @@ public final class ChaosWorkload: @unchecked Sendable {
                 if let context, context.readableBytes > 0 { put += [ByteBuffer(string: "CONTEXT"), context] }
                 // KV.PUT answers with the new causal context; an error reply is not an acknowledgement.
                 if case .error = try c.call(bytes: put) { failed(); continue }
-                lock.withLock { elements[key, default: []].insert(element) }
+                lock.withLock { _ = elements[key, default: []].insert(element) }
             } catch {
                 failed()
             }

@@ -1,7 +1,8 @@
 import Glibc
-import KVLoad
+@testable import KVLoad
 import KVNodeServer
 import KVTLS
+import KVWorkload
 import NIOCore
 import NIOPosix
 import RESP
@@ -101,6 +102,30 @@ enum TestPKI {
         let client = try connect(port, RESPConnector(tls: try TestPKI.client(certificate: "client")))
         #expect(try client.call(["PING"]) == .simpleString(ByteBuffer(string: "PONG")))
         client.close()
+        try await server.stop()
+    }
+
+    /// kvbench's measured connections go through the same TLS handshake and AUTH as its chores.
+    @Test func kvbenchRunsAWorkloadOverTLSWithAPassword() async throws {
+        let tls = try TestPKI.server()
+        let (server, port, dir) = try await startNode { $0.tls = tls; $0.requirePassword = "pw" }
+        defer { dir.remove() }
+        var properties = WorkloadProperties()
+        try properties.load(text: "recordcount=200\noperationcount=2000\nreadproportion=0.5\nupdateproportion=0.5\nseed=3\n",
+                            fileName: "tls")
+        let spec = try WorkloadSpec(properties: properties)
+        var config = RESPBindingConfiguration(hosts: ["127.0.0.1:\(port)"], connectionsPerThread: 3, pipelineDepth: 4)
+        config.connector = RESPConnector(tls: try TestPKI.client(), password: "pw")
+        let load = try RESPDriver.run(plan: RunPlan(spec: spec, phase: .load, threads: 2), configuration: config, bindingName: "redis")
+        #expect(load.operations == 200 && load.errors() == 0)
+        let run = try RESPDriver.run(plan: RunPlan(spec: spec, phase: .run, threads: 2), configuration: config, bindingName: "redis")
+        #expect(run.operations == 2000)
+        #expect(run.errors() == 0)
+        #expect(run.totals.count(.read, .ok) > 0)
+        config.connector.password = "wrong"
+        #expect(throws: LoadError.self) {
+            try RESPDriver.run(plan: RunPlan(spec: spec, phase: .run, threads: 1), configuration: config, bindingName: "redis")
+        }
         try await server.stop()
     }
 
