@@ -18,6 +18,10 @@ coordinators keep hints for it), it restarts, and while the hints are being deli
 SIGKILL. After it restarts, every acknowledged write must reach all three replicas (KV.GETLOCAL) and every
 hint must drain.
 
+Full disk (root only: it mounts a 1 MiB tmpfs): writes until the disk is full. The write that does not fit
+is never acknowledged, the node logs the error and exits (status 70) rather than acknowledge what it cannot
+keep; after the tmpfs is made larger a restart truncates the torn record and holds every acknowledged write.
+
 Usage: crash_test.py PATH/TO/kvnode [--rounds N] [--cluster-rounds N] [--seed S] [--keep]
 """
 import argparse
@@ -302,6 +306,54 @@ def cluster_rounds(args, work, rng):
           f"convergence max {max(converge):.1f} s")
 
 
+def full_disk(args, work):
+    if os.geteuid() != 0:
+        print("full disk: skipped (needs root to mount a small tmpfs)")
+        return
+    mount = os.path.join(work, "full-disk")
+    os.makedirs(mount)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mount], check=True)
+    try:
+        port = free_port()
+        data = os.path.join(mount, "data")
+        cmd = [args.kvnode, "--port", str(port), "--data-dir", data, "--fsync", "always", "--log-level", "warning"]
+        log = open(os.path.join(work, "full-disk.log"), "w")
+        node = subprocess.Popen(cmd, stdout=log, stderr=log)
+        wait_ready(port, node)
+        r = redis.Redis(port=port, socket_timeout=5)
+        acked, refused = [], None
+        for i in range(100000):
+            try:
+                r.set(f"k{i}", f"{i}:" + "v" * 1000)
+                acked.append(i)
+            except redis.RedisError as e:
+                refused = e
+                break
+        status = node.wait(timeout=30)
+        text = open(os.path.join(work, "full-disk.log")).read()
+        expect(refused is not None and status == 70 and "No space left on device" in text,
+               f"a full disk stops the node with a clear error (exit {status}) after {len(acked)} acknowledged writes; "
+               f"the write that did not fit was not acknowledged ({refused!r})")
+        subprocess.run(["mount", "-o", "remount,size=8m", mount], check=True)
+        node = subprocess.Popen(cmd, stdout=log, stderr=log)
+        wait_ready(port, node)
+        try:
+            present = sum(1 for i in acked if r.get(f"k{i}") == f"{i}:".encode() + b"v" * 1000)
+            unacked = r.get(f"k{len(acked)}")
+            info = r.info("persistence")
+            expect(present == len(acked) and unacked is None,
+                   f"after space is freed, a restart holds all {len(acked)} acknowledged writes ({present}) and not the "
+                   f"one that did not fit")
+            expect(r.set("after-full-disk", "ok") and r.get("after-full-disk") == b"ok", "and takes writes again")
+            print(f"     full disk: {len(acked)} writes acknowledged before it filled; recovery truncated "
+                  f"{info.get('recovery_truncated_tails', '?')} torn tail(s)")
+        finally:
+            node.terminate()
+            node.wait(timeout=30)
+    finally:
+        subprocess.run(["umount", "-l", mount], check=False)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("kvnode")
@@ -320,6 +372,8 @@ def main():
             single_node(args, work, rng)
         if args.cluster_rounds:
             cluster_rounds(args, work, rng)
+        print("== full disk")
+        full_disk(args, work)
     finally:
         keep_or_remove(work, args.keep)
     verdict("crash")

@@ -109,6 +109,47 @@ struct DurabilityTests {
             #expect(throws: StorageError.self) { try e.close() }
         }
     }
+
+    /// The disk fills in the middle of a record: the write fails (never acknowledged), the engine stops taking
+    /// writes, and a restart (with room again) truncates the torn record and keeps every acknowledged write.
+    @Test func fullDiskMidRecordLosesNothingAcknowledged() throws {
+        try withTempDirectory { dir in
+            let io = FaultyIO()
+            var c = config(dir, fsync: .always)
+            c.onFatalError = { _ in }
+            let e = try StorageEngine(configuration: c, logger: .init(label: "t"), io: io)
+            var acknowledged: [[UInt8]: [UInt8]] = [:]
+            func put(_ key: String, _ value: String) -> Bool {
+                guard let outcome = try? e.set(b(key), b(value)) else { return false }
+                let sem = DispatchSemaphore(value: 0)
+                let ok = Mutex(false)
+                e.whenAcknowledgeable(outcome.ticket) { r in
+                    if case .success = r { ok.withLock { $0 = true } }
+                    sem.signal()
+                }
+                sem.wait()
+                return ok.withLock { $0 }
+            }
+            for i in 0..<50 { if put("k\(i)", String(repeating: "v", count: 100 + i)) { acknowledged[b("k\(i)")] = b(String(repeating: "v", count: 100 + i)) } }
+            #expect(acknowledged.count == 50)
+            // Room for part of the next record only.
+            io.state.withLock { $0.bytesUntilFull = 37 }
+            #expect(put("torn", String(repeating: "t", count: 500)) == false, "a write that did not fit is not acknowledged")
+            #expect(throws: StorageError.self) { try e.set(b("after"), b("x")) }
+            #expect(e.stats().lastError?.description.contains("write") == true)
+            _ = try? e.close()
+
+            let reopened = try StorageEngine(configuration: config(dir, fsync: .always), logger: .init(label: "t"))
+            defer { try? reopened.close() }
+            #expect(reopened.recoveryReport.truncatedTails.count == 1, "the torn record is cut off")
+            #expect(reopened.recoveryReport.corruptRecords.isEmpty)
+            #expect(snapshot(reopened, keys: Array(acknowledged.keys)) == acknowledged)
+            #expect(reopened.get(b("torn")) == nil && reopened.get(b("after")) == nil)
+            // And it takes writes again.
+            _ = try reopened.set(b("again"), b("1"))
+            #expect(reopened.get(b("again")) == b("1"))
+        }
+    }
 }
 
 @Suite("Concurrency")

@@ -52,6 +52,9 @@ final class FaultyIO: FileIO, Sendable {
     struct State {
         var failSync = false
         var failWrite = false
+        /// A full disk: writes succeed until this many more bytes are written, then one writes what fits
+        /// (a short write) and fails with ENOSPC, as do all later ones.
+        var bytesUntilFull: Int?
         var syncs = 0
         var writes = 0
     }
@@ -61,11 +64,17 @@ final class FaultyIO: FileIO, Sendable {
     func open(_ path: String, flags: Int32) throws(StorageError) -> Int32 { try real.open(path, flags: flags) }
     func close(_ fd: Int32) { real.close(fd) }
     func write(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(StorageError) {
-        let fail = state.withLock { s in
+        let (fail, room) = state.withLock { s -> (Bool, Int?) in
             s.writes += 1
-            return s.failWrite
+            let room = s.bytesUntilFull
+            if let left = s.bytesUntilFull { s.bytesUntilFull = max(0, left - bytes.count) }
+            return (s.failWrite, room)
         }
         if fail { throw .io("write", EIO, path) }
+        if let room, room < bytes.count {
+            if room > 0 { try real.write(fd, UnsafeRawBufferPointer(rebasing: bytes[0..<room]), path: path) }
+            throw .io("write", ENOSPC, path)
+        }
         try real.write(fd, bytes, path: path)
     }
     func fdatasync(_ fd: Int32, path: String) throws(StorageError) {
