@@ -42,7 +42,9 @@ final class TestNode: Sendable {
         c.secret = secret.map { Array($0.utf8) }
         c.reconnectInitialDelay = .milliseconds(10)
         c.reconnectMaxDelay = .milliseconds(100)
-        c.handshakeTimeout = .seconds(5)
+        // Long: on a loaded machine a test task can wait seconds for a thread between connecting and sending,
+        // and a handshake timeout then would refuse what the test meant to send (the timeout has its own test).
+        c.handshakeTimeout = .seconds(60)
         return c
     }
 
