@@ -42,7 +42,8 @@ let package = Package(
     ],
     traits: [
         .trait(name: "Jemalloc", description: "Link libjemalloc as the process allocator (turn off for sanitizer builds)"),
-        .default(enabledTraits: ["Jemalloc"]),
+        .trait(name: "TLS", description: "TLS for clients, peers and kvbench (swift-nio-ssl); off: the --tls flags say this build has none"),
+        .default(enabledTraits: ["Jemalloc", "TLS"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -136,7 +137,7 @@ let package = Package(
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl", condition: .when(traits: ["TLS"])),
             ]
         ),
         .target(name: "KVScenario", dependencies: [.product(name: "Yams", package: "Yams")]),

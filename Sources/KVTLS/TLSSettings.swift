@@ -1,6 +1,8 @@
 import NIOCore
+#if TLS
 import NIOSSL
 import NIOTLS
+#endif
 
 /// PEM files that make up a TLS identity and what it trusts, as named on a command line.
 public struct TLSFiles: Sendable, Equatable {
@@ -17,6 +19,7 @@ public struct TLSFiles: Sendable, Equatable {
         self.trustRoots = trustRoots
     }
 
+#if TLS
     /// The certificate chain and key, loaded; throws naming the file when one is missing or unreadable.
     func identity(for role: String) throws(TLSSetupError) -> (chain: [NIOSSLCertificateSource], key: NIOSSLPrivateKeySource)? {
         switch (certificateChain, privateKey) {
@@ -52,6 +55,7 @@ public struct TLSFiles: Sendable, Equatable {
         }
         return .file(trustRoots)
     }
+#endif
 }
 
 /// A TLS configuration problem found at startup (a missing file, a key without its certificate).
@@ -59,18 +63,28 @@ public struct TLSSetupError: Error, CustomStringConvertible, Equatable {
     public let description: String
 
     public init(_ description: String) { self.description = description }
+
+    /// This binary was built with the package trait `TLS` off.
+    static func notBuilt(_ role: String) -> TLSSetupError {
+        TLSSetupError("\(role): this binary was built without TLS (package trait TLS off); build with the default traits")
+    }
 }
 
 /// TLS for the accepting side of a connection: built once from its files, then one handler per
 /// accepted channel. TLS 1.2 or later.
 public struct TLSServer: Sendable {
+    #if TLS
     private let context: NIOSSLContext
+    #endif
     /// Whether clients must present a certificate that chains to the trust roots (mutual TLS).
     public let requiresClientCertificates: Bool
 
     /// `role` names the setting in errors (for example "--tls-cert"). Client certificates are required
     /// (and checked against `files.trustRoots`, which must then be given) when `requireClientCertificates`.
     public init(files: TLSFiles, requireClientCertificates: Bool, role: String = "TLS") throws(TLSSetupError) {
+        #if !TLS
+        throw TLSSetupError.notBuilt(role)
+        #else
         guard let identity = try files.identity(for: role) else {
             throw TLSSetupError("\(role): a server needs a certificate and a private key")
         }
@@ -90,11 +104,14 @@ public struct TLSServer: Sendable {
             throw TLSSetupError("\(role): \(error)")
         }
         requiresClientCertificates = requireClientCertificates
+        #endif
     }
 
     /// Puts the TLS handler first in `channel`'s pipeline (call on its event loop, before the protocol handler).
     public func addHandler(to channel: Channel) throws {
+        #if TLS
         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+        #endif
     }
 }
 
@@ -110,12 +127,17 @@ public struct TLSClient: Sendable {
         case none
     }
 
+    #if TLS
     private let context: NIOSSLContext
+    #endif
     public let verification: Verification
 
     /// Trust roots default to the system's CA bundle when `files.trustRoots` is nil; a client
     /// certificate is presented when `files` has one.
     public init(files: TLSFiles, verification: Verification, role: String = "TLS") throws(TLSSetupError) {
+        #if !TLS
+        throw TLSSetupError.notBuilt(role)
+        #else
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.minimumTLSVersion = .tlsv12
         if let identity = try files.identity(for: role) {
@@ -134,15 +156,18 @@ public struct TLSClient: Sendable {
             throw TLSSetupError("\(role): \(error)")
         }
         self.verification = verification
+        #endif
     }
 
     /// Puts the TLS handler first in `channel`'s pipeline (call on its event loop). `host` is sent as the
     /// server name (SNI) and checked against the certificate unless it is an IP address, which is checked
     /// against the certificate's IP address entries instead.
     public func addHandler(to channel: Channel, host: String) throws {
+        #if TLS
         let isAddress = (try? SocketAddress(ipAddress: host, port: 0)) != nil
         let handler = try NIOSSLClientHandler(context: context, serverHostname: isAddress ? nil : host)
         try channel.pipeline.syncOperations.addHandler(handler)
+        #endif
     }
 
     /// Like `addHandler`, and the returned future completes when the handshake has (or fails with its
@@ -166,11 +191,13 @@ final class HandshakeWaiter: ChannelInboundHandler, RemovableChannelHandler {
     init(promise: EventLoopPromise<Void>) { self.promise = promise }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        #if TLS
         if case .handshakeCompleted = event as? TLSUserEvent, !done {
             done = true
             promise.succeed(())
             context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
         }
+        #endif
         context.fireUserInboundEventTriggered(event)
     }
 
