@@ -13,6 +13,8 @@
 #   FUZZ_RUNS=10000000 FUZZ_CONFIG=release scripts/fuzz.sh 3600
 # FUZZ_CONFIG=release builds the targets optimised (10-20x more inputs per second; CI uses debug).
 # FUZZ_SCRATCH=DIR builds into DIR instead of .build-fuzz (two campaigns side by side, or one beside CI).
+# FUZZ_CORPUS_DIR=DIR keeps each target's corpus in DIR/<target> across runs (a long campaign can stop and go
+# on where it was; the executions of its runs add up); by default new inputs go to a temp folder.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,7 +44,9 @@ work=$(mktemp -d /tmp/kvbench-fuzz.XXXXXX)
 failed=0
 printf "%-13s %10s %10s %7s %s\n" target execs exec/s cov result
 for t in "${targets[@]}"; do
-    mkdir -p "$work/$t/corpus" "$work/$t/artifacts"
+    corpus="$work/$t/corpus"
+    [ -n "${FUZZ_CORPUS_DIR:-}" ] && corpus="$FUZZ_CORPUS_DIR/$t"
+    mkdir -p "$corpus" "$work/$t/artifacts"
     dict=()
     [ -f "Fuzz/dict/$t.dict" ] && dict=(-dict="Fuzz/dict/$t.dict")
     runs=()
@@ -52,7 +56,7 @@ for t in "${targets[@]}"; do
     SWIFT_BACKTRACE=enable=no "$bin/$t" \
         -max_total_time="$seconds" -max_len="${max_len[$t]:-4096}" -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 "${runs[@]}" "${dict[@]}" -artifact_prefix="$work/$t/artifacts/" \
-        "$work/$t/corpus" "${seeds[@]}" >"$work/$t/log" 2>&1
+        "$corpus" "${seeds[@]}" >"$work/$t/log" 2>&1
     status=$?
     execs=$(grep -oE "stat::number_of_executed_units: *[0-9]+" "$work/$t/log" | grep -oE "[0-9]+$")
     rate=$(grep -oE "stat::average_exec_per_sec: *[0-9]+" "$work/$t/log" | grep -oE "[0-9]+$")
