@@ -127,6 +127,7 @@ def expect(cond, what):
     print(("ok   " if cond else "FAIL ") + what)
     if not cond:
         failures.append(what)
+    return cond
 
 
 def kill_during_writes(c):

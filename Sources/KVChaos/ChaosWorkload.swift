@@ -60,14 +60,14 @@ public final class ChaosWorkload: @unchecked Sendable {
 
     private var isStopping: Bool { lock.withLock { stopping } }
 
-    private func spawn(seed: UInt64, _ body: @escaping @Sendable (inout SplitMix64, inout [BlockingRESPClient?]) -> Void) {
+    private func spawn(seed: UInt64, _ body: @escaping @Sendable (inout SplitMix64, inout ReconnectingClients) -> Void) {
         done.enter()
-        let count = endpoints.count
         let thread = Thread { [self] in
             var rng = SplitMix64(seed: seed)
-            var clients = [BlockingRESPClient?](repeating: nil, count: count)
+            // Calls wait up to 3 s: a stopped or partitioned node costs a writer little.
+            var clients = ReconnectingClients(endpoints: endpoints, group: group, timeout: .seconds(3))
             body(&rng, &clients)
-            for c in clients { c?.close() }
+            clients.closeAll()
             done.leave()
         }
         threads.append(thread)
@@ -80,26 +80,18 @@ public final class ChaosWorkload: @unchecked Sendable {
         return (choices.isEmpty ? Array(endpoints.indices) : choices).randomElement(using: &rng)!
     }
 
-    /// A connection to node `i`, reconnecting when the last one failed (a timed-out call closes it).
-    private func client(_ i: Int, _ clients: inout [BlockingRESPClient?]) throws -> BlockingRESPClient {
-        if let c = clients[i], c.isActive { return c }
-        let c = try BlockingRESPClient.connect(host: endpoints[i].host, port: endpoints[i].port, group: group, timeout: .seconds(3))
-        clients[i] = c
-        return c
-    }
-
     private func failed() {
         lock.withLock { notAcknowledged += 1 }
         usleep(20_000)
     }
 
-    private func write(_ w: Int, _ rng: inout SplitMix64, _ clients: inout [BlockingRESPClient?]) {
+    private func write(_ w: Int, _ rng: inout SplitMix64, _ clients: inout ReconnectingClients) {
         var seq = 0
         while !isStopping {
             seq += 1
             let key = "u\(w):\(seq)", value = "v\(w).\(seq).\(rng.next() >> 34)"
             do {
-                let reply = try client(node(&rng), &clients).call(["SET", key, value])
+                let reply = try clients.client(node(&rng)).call(["SET", key, value])
                 guard case .simpleString = reply else { failed(); continue }
                 lock.withLock { acked[key] = value }
             } catch {
@@ -108,13 +100,13 @@ public final class ChaosWorkload: @unchecked Sendable {
         }
     }
 
-    private func add(_ a: Int, _ rng: inout SplitMix64, _ clients: inout [BlockingRESPClient?]) {
+    private func add(_ a: Int, _ rng: inout SplitMix64, _ clients: inout ReconnectingClients) {
         var seq = 0
         while !isStopping {
             seq += 1
             let key = Self.setKeys.randomElement(using: &rng)!, element = "a\(a).\(seq)"
             do {
-                let c = try client(node(&rng), &clients)
+                let c = try clients.client(node(&rng))
                 guard case .array(let parts?) = try c.call(["KV.GET", key]), parts.count == 2,
                       case .bulkString(let context) = parts[0], case .array(let values?) = parts[1] else { failed(); continue }
                 if values.count > 1 {

@@ -7,24 +7,16 @@ import RESP
 /// what each replica of a key holds (`KV.GETLOCAL` on the key's preference list from `CLUSTER.RING`).
 /// One connection per node, reopened after a failure; calls wait up to 10 s.
 final class ClusterProbe: @unchecked Sendable {
-    private let endpoints: [(host: String, port: Int)]
-    private let group: EventLoopGroup
-    private var clients: [BlockingRESPClient?]
+    private var clients: ReconnectingClients
+    private var endpoints: [(host: String, port: Int)] { clients.endpoints }
 
     init(endpoints: [(host: String, port: Int)], group: EventLoopGroup) {
-        self.endpoints = endpoints
-        self.group = group
-        clients = Array(repeating: nil, count: endpoints.count)
+        clients = ReconnectingClients(endpoints: endpoints, group: group, timeout: .seconds(10))
     }
 
-    deinit { for c in clients { c?.close() } }
+    deinit { clients.closeAll() }
 
-    private func client(_ i: Int) throws -> BlockingRESPClient {
-        if let c = clients[i], c.isActive { return c }
-        let c = try BlockingRESPClient.connect(host: endpoints[i].host, port: endpoints[i].port, group: group, timeout: .seconds(10))
-        clients[i] = c
-        return c
-    }
+    private func client(_ i: Int) throws -> BlockingRESPClient { try clients.client(i) }
 
     func call(_ i: Int, _ command: [String]) throws -> RESPValue { try client(i).call(command) }
 
@@ -53,8 +45,7 @@ final class ClusterProbe: @unchecked Sendable {
     func hintsLeft() throws -> Int {
         try endpoints.indices.reduce(0) { sum, i in
             let text = try ClusterDiscovery.text(try call(i, ["INFO", "cluster"]), "INFO cluster")
-            let field = text.split(whereSeparator: \.isNewline).first { $0.hasPrefix("cluster_hints:") }
-            return sum + (field.flatMap { Int($0.dropFirst("cluster_hints:".count)) } ?? 0)
+            return sum + (InfoFields.parse(text)["cluster_hints"].flatMap { Int($0) } ?? 0)
         }
     }
 

@@ -298,13 +298,7 @@ public final class LocalCluster: @unchecked Sendable {
 
     /// `INFO cluster` and `INFO keyspace` of node `id` as fields.
     public func info(_ id: String) throws -> [String: String] {
-        let text = try ClusterDiscovery.text(try call(id, ["INFO"]), "INFO")
-        var fields: [String: String] = [:]
-        for line in text.split(whereSeparator: \.isNewline) {
-            guard let colon = line.firstIndex(of: ":"), !line.hasPrefix("#") else { continue }
-            fields[String(line[..<colon])] = String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
-        }
-        return fields
+        InfoFields.parse(try ClusterDiscovery.text(try call(id, ["INFO"]), "INFO"))
     }
 
     /// Every node's view and counters now; `time` is stamped by the caller.

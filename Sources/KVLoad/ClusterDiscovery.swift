@@ -78,10 +78,10 @@ public enum ClusterDiscovery {
 
     /// N (`cluster_n`) from the text of `INFO cluster`.
     public static func parseReplicaCount(info: String) throws(LoadError) -> Int {
-        for line in info.split(whereSeparator: \.isNewline) where line.hasPrefix("cluster_n:") {
-            if let n = Int(line.dropFirst("cluster_n:".count)), n > 0 { return n }
+        guard let n = InfoFields.parse(info)["cluster_n"].flatMap({ Int($0) }), n > 0 else {
+            throw .binding("INFO cluster has no valid cluster_n")
         }
-        throw .binding("INFO cluster has no valid cluster_n")
+        return n
     }
 
     /// Asks the first reachable host; nil when it is a standalone node (or not a kvnode at all: any

@@ -76,5 +76,13 @@ struct ClusterRoutingTests {
         #expect(throws: LoadError.self) { try ClusterDiscovery.parseTokensPerNode(["n1 h:1 share=1"]) }
         #expect(try ClusterDiscovery.parseReplicaCount(info: "# Cluster\r\ncluster_enabled:1\r\ncluster_n:3\r\ncluster_r:2\r\n") == 3)
         #expect(throws: LoadError.self) { try ClusterDiscovery.parseReplicaCount(info: "cluster_enabled:0\r\n") }
+        #expect(throws: LoadError.self) { try ClusterDiscovery.parseReplicaCount(info: "cluster_n:0\r\n") }
+    }
+
+    @Test("INFO text becomes fields: headers and blank lines skipped, values keep inner colons")
+    func infoFields() {
+        let fields = InfoFields.parse("# Server\r\nredis_version:7.0.0\r\n\r\n# Cluster\r\ncluster_hints:12 \r\n"
+                                      + "peer_addr:127.0.0.1:7001\r\nnot a field\r\n")
+        #expect(fields == ["redis_version": "7.0.0", "cluster_hints": "12", "peer_addr": "127.0.0.1:7001"])
     }
 }
