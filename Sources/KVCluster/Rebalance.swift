@@ -125,7 +125,10 @@ extension ClusterNode {
             guard let object = store.object(for: key) else { continue }
             let old = pass.previous.primaries(for: key)
             let new = placement.primaries(for: key)
-            if store.hasHints(for: key) && !new.contains(id) { continue }  // hinted copies: handoff's job
+            // A copy held only for hints is handoff's job. A replica that holds hints too (it coordinated a
+            // write that a replica did not confirm in time) still hands the key to its new owners: the hints
+            // cover only their own owners.
+            if store.hasHints(for: key) && !new.contains(id) && !old.contains(id) { continue }
             let leaving = !new.contains(id)
             let firstStaying = old.first { new.contains($0) } == id
             guard leaving || firstStaying else { continue }

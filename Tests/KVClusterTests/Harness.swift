@@ -15,6 +15,8 @@ final class Harness {
     var replyOrder: [ClientRequestID] = []
     var isolated: Set<NodeID> = []
     var sent: [(from: NodeID, to: NodeID, message: PeerMessage)] = []
+    /// Every timer a node set (they fire only when a test fires them).
+    var timers: [(node: NodeID, timer: TimerID)] = []
     var now: Tick = 0
     private var nextClient: ClientRequestID = 0
 
@@ -62,7 +64,9 @@ final class Harness {
             case .reply(let c, let r):
                 replies[c] = r
                 replyOrder.append(c)
-            case .setTimer, .cancelTimer:
+            case .setTimer(let t, _):
+                timers.append((node, t))
+            case .cancelTimer:
                 break
             }
         }

@@ -125,4 +125,42 @@ import Testing
             #expect(strings(h.local(id, key)) == ["new"], "\(id) holds \(strings(h.local(id, key)))")
         }
     }
+
+    /// A replica that coordinated a write, kept a hint for a replica that did not confirm it in time,
+    /// and then stops replicating the key at a join must still hand the key to the new owner: its hint
+    /// covers only the slow replica. (Found by rebalance_test.py: one acknowledged key ended on 2 nodes.)
+    @Test func aLeavingReplicaHoldingAHintStillHandsTheKeyToTheNewOwner() throws {
+        let h = Harness(nodes: 4)
+        let all = h.ids + ["n4"]
+        let grown = try Membership(all.map { Node(id: $0) })
+        let newPlacement = Placement(membership: grown, n: h.config.n, tokensPerNode: h.config.tokensPerNode)
+        // A key one of whose replicas (the coordinator) leaves its preference list at the join for n4.
+        let (key, coordinator, slow) = try #require((0..<5000).lazy.compactMap { i -> (String, NodeID, NodeID)? in
+            let k = "h\(i)"
+            let old = h.primaries(k), new = newPlacement.primaries(for: Array(k.utf8))
+            guard let c = old.first(where: { !new.contains($0) }), new.contains("n4"),
+                  let x = old.first(where: { $0 != c && new.contains($0) }) else { return nil }
+            return (k, c, x)
+        }.first)
+        h.isolated = [slow]
+        let c = h.request(coordinator, .put(key: Array(key.utf8), value: Array("v".utf8), context: VersionVector(), quorum: Quorum()))
+        h.pump()
+        #expect({ if case .written? = h.replies[c] { true } else { false } }())
+        #expect(h.local(slow, key).isEmpty)
+        // The write times out on the coordinator for the replica that never answered: a hint for it.
+        for t in h.timers where t.node == coordinator { if case .request = t.timer { h.event(coordinator, .timer(t.timer)) } }
+        #expect(h.stores[coordinator]!.hasHints(for: Array(key.utf8)))
+        h.isolated = []
+        join(h, "n4", membership: grown)
+        settle(h, nodes: all)
+        for _ in 0..<5 {  // deliver what is left of the hints
+            h.now += h.config.handoffInterval
+            for id in all { h.event(id, .timer(.handoff)) }
+            h.pump()
+        }
+        for id in all {
+            let expected = newPlacement.primaries(for: Array(key.utf8)).contains(id) ? ["v"] : []
+            #expect(strings(h.local(id, key)) == expected, "\(id) holds \(strings(h.local(id, key)))")
+        }
+    }
 }
