@@ -35,8 +35,11 @@ extension ClusterNode {
         dropIfOnlyHinted(key)
     }
 
+    /// Keeps the copy while a rebalancing pass still waits for new owners to confirm it (the pass drops
+    /// it once they did).
     private func dropIfOnlyHinted(_ key: [UInt8]) {
-        if !store.hasHints(for: key) && !placement.primaries(for: key).contains(id) {
+        if !store.hasHints(for: key) && !placement.primaries(for: key).contains(id)
+            && rebalance?.awaitingDrop[key] == nil {
             store.removeObject(for: key)
         }
     }
