@@ -194,20 +194,3 @@ struct Recovery {
         try io.fdatasync(fd, path: p)
     }
 }
-
-extension IndexTable {
-    /// Keeps the entries for which `keep` returns true (frees the others) and rebuilds the table.
-    mutating func retain(_ keep: (Entry) -> Bool) {
-        var survivors: [UnsafeMutableRawPointer] = []
-        survivors.reserveCapacity(count)
-        for i in 0..<capacity {
-            guard let raw = slots[i] else { continue }
-            if keep(Entry(raw)) { survivors.append(raw) } else { raw.deallocate() }
-            slots[i] = nil
-        }
-        var rebuilt = IndexTable(initialCapacity: survivors.count * 4 / 3 + 1)
-        for raw in survivors { rebuilt.insertNew(Entry(raw)) }
-        slots.deallocate()
-        self = rebuilt
-    }
-}

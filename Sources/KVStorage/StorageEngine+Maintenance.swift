@@ -15,7 +15,7 @@ extension StorageEngine {
             var i = s.sweepCursor % cap
             var examined = 0
             while examined < perShard && removed < limit {
-                if let raw = s.table.slots[i], Entry(raw).isExpired(now: t) {
+                if let raw = s.table.raw(at: i), Entry(raw).isExpired(now: t) {
                     let e = Entry(raw)
                     dead[e.segment, default: 0] += e.recordSize
                     s.removeAndFree(slot: i)

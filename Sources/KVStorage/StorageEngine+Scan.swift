@@ -31,7 +31,7 @@ extension StorageEngine {
             s.lock.lock()
             defer { s.lock.unlock() }
             for i in 0..<s.table.capacity {
-                guard let raw = s.table.slots[i] else { continue }
+                guard let raw = s.table.raw(at: i) else { continue }
                 let e = Entry(raw)
                 if e.expiry != 0 && e.isExpired(now: t) { continue }
                 let key = e.key

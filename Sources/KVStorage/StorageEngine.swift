@@ -232,7 +232,7 @@ public final class StorageEngine: Sendable {
         var dead: [UInt32: Int] = [:]
         for s in shards {
             for i in 0..<s.table.capacity {
-                if let raw = s.table.slots[i] {
+                if let raw = s.table.raw(at: i) {
                     let e = Entry(raw)
                     dead[e.segment, default: 0] += e.recordSize
                 }
