@@ -5,6 +5,9 @@ import KVVersioning
 public struct AntiEntropyConfig: Sendable, Equatable {
     /// Period of the automatic rounds (every range with every peer whose id sorts after this node's).
     public var interval: Tick = 60_000
+    /// Whether the first tick after start runs a round at once (a restarted replica catches up with
+    /// what it missed beyond its hints); otherwise the first round comes one interval after start.
+    public var roundAtStart = true
     /// A session that saw no message for this long is abandoned.
     public var sessionTimeout: Tick = 10_000
     /// Sessions this node initiates at once (responding is not limited).
@@ -128,6 +131,7 @@ public struct AntiEntropyNode {
             }
         case .tick:
             expire(now: now, out: &out)
+            if nextRoundAt == nil && !config.roundAtStart { nextRoundAt = now + config.interval }
             if nextRoundAt.map({ now >= $0 }) ?? true {
                 if queue.isEmpty {
                     for pair in index.ranges.syncPairs(initiatorOnly: true) {

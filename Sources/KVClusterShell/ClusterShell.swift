@@ -60,6 +60,8 @@ public final class ClusterShell: @unchecked Sendable {
     /// The one task that fires for the earliest request deadline, and when.
     private var deadlineTask: (at: Tick, task: Scheduled<Void>)?
     private var held = Deque<(ticket: DurabilityTicket, effects: [Effect])>()
+    /// A peer flush is queued behind the events of this loop iteration (one write per peer for all of them).
+    private var flushQueued = false
     private var armed = false
     var stopped = false
     /// SWIM failure detection (see ClusterShell+Membership.swift).
@@ -391,7 +393,18 @@ public final class ClusterShell: @unchecked Sendable {
                 break
             }
         }
-        if sent { link?.flush() }
+        if sent { queueFlush() }
+    }
+
+    /// Flushes the peer links once the loop has handled what woke it: the requests and acknowledgements
+    /// read in one iteration share one write per peer instead of one each.
+    private func queueFlush() {
+        guard !flushQueued else { return }
+        flushQueued = true
+        loop.execute { [self] in
+            flushQueued = false
+            link?.flush()
+        }
     }
 
     /// Keeps one scheduled task for the earliest live request deadline.

@@ -90,6 +90,20 @@ import Testing
         for id in h.ids { #expect(h.stores[id]!.index.keyCount == keys.filter { h.placement.primaries(for: $0).contains(id) }.count) }
     }
 
+    @Test(arguments: [true, false])
+    func theFirstRoundComesAtStartOrOneIntervalLater(roundAtStart: Bool) {
+        var config = Replicas.unlimited
+        config.roundAtStart = roundAtStart
+        let h = Replicas(count: 3, n: 3, config: config)
+        let keys = (0..<50).map(h.key)
+        for k in keys { h.write("n0", k, Array("only-on-n0".utf8)) }
+        for _ in 0..<20 { h.event("n0", .tick); h.pump() }  // no time passes
+        #expect(h.divergentKeys(keys).isEmpty == roundAtStart)
+        h.now += config.interval
+        for _ in 0..<20 { h.event("n0", .tick); h.pump() }
+        #expect(h.divergentKeys(keys).isEmpty)
+    }
+
     @Test func truncatedSessionsContinueUntilEveryBucketIsRepaired() {
         var config = Replicas.unlimited
         config.maxBucketsPerSession = 8

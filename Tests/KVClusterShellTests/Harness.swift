@@ -1,4 +1,5 @@
 import Glibc
+import KVAntiEntropy
 import KVCluster
 import KVClusterShell
 import KVStorage
@@ -40,7 +41,11 @@ final class ShellCluster: @unchecked Sendable {
         func flush() {}
     }
 
-    init(nodes: Int, fsync: FsyncPolicy = .no, config: ClusterConfig = ClusterConfig()) throws {
+    let antiEntropy: AntiEntropyConfig
+
+    init(nodes: Int, fsync: FsyncPolicy = .no, config: ClusterConfig = ClusterConfig(),
+         antiEntropy: AntiEntropyConfig = AntiEntropyConfig()) throws {
+        self.antiEntropy = antiEntropy
         var template = Array("/tmp/kvshell-test.XXXXXX".utf8CString)
         let p = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         root = String(cString: p!)
@@ -64,7 +69,8 @@ final class ShellCluster: @unchecked Sendable {
         engines[id] = engine
         let store = StorageLocalStore(engine: engine, logger: Logger(label: "test"))
         let shell = ClusterShell(loop: loop, self: ClusterMember(id: id, clientAddress: address(id)),
-                                 seeds: ids.map(address), config: config, store: store, logger: Logger(label: "test"))
+                                 seeds: ids.map(address), config: config, store: store, logger: Logger(label: "test"),
+                                 antiEntropy: antiEntropy)
         let link = Link(from: id, net: self)
         links[id] = link
         shell.link = link
