@@ -103,6 +103,19 @@ struct DurationValue: Decodable {
     }
 }
 
+extension KeyedDecodingContainer {
+    /// A whole number in decimal, parsed from the scalar's text rather than by Yams's integer construction,
+    /// which traps on an overflowing base-60 number such as `-220000111111111111:1` (found by ScenarioFuzz).
+    func decodeWholeNumberIfPresent(forKey key: Key) throws -> Int? {
+        guard let text = try decodeIfPresent(String.self, forKey: key) else { return nil }
+        guard let value = Int(text) else {
+            throw DecodingError.dataCorruptedError(forKey: key, in: self,
+                                                   debugDescription: "expected a whole number, got '\(text.prefix(40))'")
+        }
+        return value
+    }
+}
+
 /// Rejects keys a struct does not know (Decodable ignores them by default).
 struct AnyKey: CodingKey {
     var stringValue: String
@@ -149,12 +162,12 @@ struct RawCluster: Decodable {
     init(from decoder: Decoder) throws {
         try rejectUnknownKeys(decoder, known: CodingKeys.allCases.map(\.rawValue))
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        nodes = try c.decodeIfPresent(Int.self, forKey: .nodes)
+        nodes = try c.decodeWholeNumberIfPresent(forKey: .nodes)
         host = try c.decodeIfPresent(String.self, forKey: .host)
-        basePort = try c.decodeIfPresent(Int.self, forKey: .basePort)
-        n = try c.decodeIfPresent(Int.self, forKey: .n)
-        r = try c.decodeIfPresent(Int.self, forKey: .r)
-        w = try c.decodeIfPresent(Int.self, forKey: .w)
+        basePort = try c.decodeWholeNumberIfPresent(forKey: .basePort)
+        n = try c.decodeWholeNumberIfPresent(forKey: .n)
+        r = try c.decodeWholeNumberIfPresent(forKey: .r)
+        w = try c.decodeWholeNumberIfPresent(forKey: .w)
         args = try c.decodeIfPresent([String].self, forKey: .args)
     }
 }
@@ -187,6 +200,6 @@ struct RawEvent: Decodable {
         duration = try c.decodeIfPresent(DurationValue.self, forKey: .duration)
         rate = try c.decodeIfPresent(Double.self, forKey: .rate)
         key = try c.decodeIfPresent(String.self, forKey: .key)
-        connections = try c.decodeIfPresent(Int.self, forKey: .connections)
+        connections = try c.decodeWholeNumberIfPresent(forKey: .connections)
     }
 }

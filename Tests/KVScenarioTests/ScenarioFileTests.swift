@@ -53,6 +53,12 @@ struct ScenarioFileTests {
         ("name: x\nevents:\n  - { at: 1s, action: rate }", "needs a rate"),
         ("name: x\nevents:\n  - { at: 1s, action: rate, rate: 100, node: n1 }", "takes no node"),
         ("events: []", "missing 'name'"),
+        // ScenarioFuzz: an overflowing base-60 integer trapped inside Yams; whole numbers are decimal now.
+        ("name: edg\ncluster: { nodes: -220000111111111111:1}\n# A \n# A h", "expected a whole number"),
+        ("name: x\ncluster: { nodes: 1:30 }", "expected a whole number"),
+        ("name: x\ncluster: { nodes: 0x10 }", "expected a whole number"),
+        ("name: x\nevents:\n  - { at: 1s, action: hot-key, key: k, rate: 5, connections: 99999999999999999999 }",
+         "expected a whole number"),
     ])
     func badFilesAreRejectedWithTheReason(text: String, reason: String) {
         #expect {
