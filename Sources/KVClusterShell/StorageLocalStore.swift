@@ -62,7 +62,9 @@ public final class StorageLocalStore: LocalStore {
     }
 
     /// Number of keys this node holds versions for.
-    public var objectCount: Int { engine.count(withPrefix: [Self.objectPrefix]) }
+    /// Stored objects (hints and metadata live under other prefixes and are not counted); no scan, and
+    /// no TTLs in cluster mode, so nothing counted has expired.
+    public var objectCount: Int { engine.count(withFirstByte: Self.objectPrefix) }
 
     // MARK: LocalStore
 

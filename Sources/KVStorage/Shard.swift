@@ -8,19 +8,39 @@ final class Shard: @unchecked Sendable {
     var heapBytes = 0
     /// Where the next `expireSome` sweep of this shard starts.
     var sweepCursor = 0
+    /// Keys in the table by their first byte (empty keys are not counted): a store that keeps each kind
+    /// of key under its own one-byte prefix counts a kind without walking the table.
+    let keysByFirstByte: UnsafeMutablePointer<Int> = {
+        let p = UnsafeMutablePointer<Int>.allocate(capacity: 256)
+        p.initialize(repeating: 0, count: 256)
+        return p
+    }()
 
-    deinit { table.destroy() }
+    deinit {
+        table.destroy()
+        keysByFirstByte.deallocate()
+    }
 
     @inline(__always) func didInsert(_ e: Entry) {
         keyBytes += e.keyLength
         valueBytes += e.valueLength
         heapBytes += e.heapBytes
+        if e.keyLength > 0 { keysByFirstByte[Int(e.key[0])] += 1 }
     }
 
     @inline(__always) func didRemove(_ e: Entry) {
         keyBytes -= e.keyLength
         valueBytes -= e.valueLength
         heapBytes -= e.heapBytes
+        if e.keyLength > 0 { keysByFirstByte[Int(e.key[0])] -= 1 }
+    }
+
+    /// After the table was emptied.
+    func resetCounters() {
+        keyBytes = 0
+        valueBytes = 0
+        heapBytes = 0
+        keysByFirstByte.update(repeating: 0, count: 256)
     }
 
     /// Removes and frees the entry at `slot`.

@@ -112,6 +112,12 @@ public final class StorageEngine: Sendable {
         shards.reduce(0) { n, s in n + s.lock.withLock { s.table.count } }
     }
 
+    /// Number of keys whose first byte is `byte`, from counters (no scan: one lock per shard). Like
+    /// `count`, it includes expired keys not yet removed.
+    public func count(withFirstByte byte: UInt8) -> Int {
+        shards.reduce(0) { n, s in n + s.lock.withLock { s.keysByFirstByte[Int(byte)] } }
+    }
+
     /// Removes an expired entry found under the shard lock (no log record: the record's own expiry
     /// already makes it invisible after restart).
     func expireLocked(_ s: Shard, slot: Int) {
@@ -238,9 +244,7 @@ public final class StorageEngine: Sendable {
                 }
             }
             s.table.removeAll()
-            s.keyBytes = 0
-            s.valueBytes = 0
-            s.heapBytes = 0
+            s.resetCounters()
         }
         log.markDead(dead)
         if appended.wake { log.wake() }

@@ -111,6 +111,33 @@ struct BasicSemanticsTests {
         }
     }
 
+    @Test func firstByteCountsFollowInsertsOverwritesDeletesFlushAndRestart() throws {
+        try withTempDirectory { dir in
+            let e = try StorageEngine(configuration: config(dir))
+            func agree(_ when: String, _ engine: StorageEngine) {
+                for byte in [UInt8(ascii: "a"), UInt8(ascii: "b"), UInt8(ascii: "z")] {
+                    #expect(engine.count(withFirstByte: byte) == engine.count(withPrefix: [byte]), "\(when), byte \(byte)")
+                }
+            }
+            for i in 0..<300 { _ = try e.set(b("a\(i)"), b("v")) }
+            for i in 0..<120 { _ = try e.set(b("b\(i)"), b("v")) }
+            _ = try e.set(b(""), b("empty key"))
+            for i in 0..<100 { _ = try e.set(b("a\(i)"), b("overwritten")) }
+            for i in 0..<40 { _ = try e.delete(b("b\(i)")) }
+            #expect(e.count(withFirstByte: UInt8(ascii: "a")) == 300 && e.count(withFirstByte: UInt8(ascii: "b")) == 80)
+            agree("after writes", e)
+            try e.close()
+            let again = try StorageEngine(configuration: config(dir))
+            agree("after a restart", again)
+            #expect(again.count(withFirstByte: UInt8(ascii: "b")) == 80)
+            _ = try again.flushAll()
+            #expect(again.count(withFirstByte: UInt8(ascii: "a")) == 0)
+            _ = try again.set(b("b-new"), b("v"))
+            agree("after a flush", again)
+            try again.close()
+        }
+    }
+
     @Test func oversizedKeyOrValueIsRejectedAndNothingWritten() throws {
         try withTempDirectory { dir in
             var c = config(dir)
