@@ -23,7 +23,7 @@ struct TempDir {
 
 /// A blocking RESP client over a plain socket: the test's view of the wire, independent of NIO.
 final class BlockingClient {
-    let fd: Int32
+    private(set) var fd: Int32
     private var parser = RESPValueParser()
     private var buffer = ByteBuffer()
 
@@ -40,12 +40,16 @@ final class BlockingClient {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard rc == 0 else {
+            let error = errno
+            // A class whose stored properties are all set runs deinit when its init throws: close once, or the
+            // second close hits whatever socket the number went to next (NIO's selector asserted on one).
             close(fd)
-            throw ClientError.io("connect errno \(errno)")
+            fd = -1
+            throw ClientError.io("connect errno \(error)")
         }
     }
 
-    deinit { close(fd) }
+    deinit { if fd >= 0 { close(fd) } }
 
     func send(_ bytes: [UInt8]) throws {
         var sent = 0
