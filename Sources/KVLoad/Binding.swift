@@ -75,7 +75,7 @@ public struct RecordValues {
 
     /// A pool large enough for whole records of `spec`.
     public static func makePool(for spec: WorkloadSpec) -> ValuePool {
-        ValuePool(maxValueLength: spec.fieldCount * spec.fieldLength, startRange: 1 << 20, seed: spec.seed)
+        ValuePool(maxValueLength: spec.fieldCount * spec.fieldLength, seed: spec.seed)
     }
 
     /// Frees the scratch buffer (call once, when the worker ends).

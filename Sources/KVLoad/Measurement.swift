@@ -87,11 +87,12 @@ public struct HistogramSet: Sendable {
     @inline(__always)
     public mutating func record(_ nanoseconds: UInt64, in slot: Int) {
         let value = Swift.min(Swift.max(nanoseconds, 1), LatencyHistogram.latencyHighestTrackable)
-        // Move the histogram out, record, move it back: its counts stay uniquely referenced, so recording
-        // neither copies the struct's storage nor goes through Optional's get/set (measured ~28 ns → ~5 ns).
-        var h = slots[slot].take() ?? .latency()
-        h.record(value)
-        slots[slot] = h
+        // Record in place through the array's buffer: no copy of the histogram struct (moving it out and
+        // back, as this did before, copied its ~100 bytes twice per operation), no Optional get/set.
+        slots.withUnsafeMutableBufferPointer { histograms in
+            if histograms[slot] == nil { histograms[slot] = .latency() }
+            histograms[slot]!.record(value)
+        }
     }
 
     public subscript(slot: HistogramSlot) -> LatencyHistogram? {

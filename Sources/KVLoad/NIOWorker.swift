@@ -13,6 +13,8 @@ final class NIOWorker: @unchecked Sendable {
     var core: WorkerCore
     var values: RecordValues
     var connections: [RESPConnection] = []
+    /// Connections with commands written since their last flush (so a flush visits only those, not all).
+    var unflushed: [Int] = []
     /// Free pipeline slots (connection indices) per slot group.
     var freeSlots: [[Int]]
     /// Live connections per slot group.
@@ -107,6 +109,7 @@ final class NIOWorker: @unchecked Sendable {
             op.sent = now
             let value = op.operation.kind.writes ? values.next(&core.stream) : UnsafeRawBufferPointer(start: nil, count: 0)
             let connection = connections[c]
+            if !connection.pendingFlush { unflushed.append(c) }
             core.withKey { key in connection.send(op, key: key, value: value, keyNamer: keyNamer) }
         }
         flushAll()
@@ -144,7 +147,8 @@ final class NIOWorker: @unchecked Sendable {
     }
 
     func flushAll() {
-        for c in connections where c.pendingFlush { c.flush() }
+        for c in unflushed where connections[c].pendingFlush { connections[c].flush() }
+        unflushed.removeAll(keepingCapacity: true)
     }
 
     func completed(_ op: InFlightOperation, outcome: OperationOutcome, node: Int, connection: Int, now: UInt64) {

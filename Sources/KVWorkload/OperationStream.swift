@@ -74,7 +74,7 @@ public struct OperationStream: Sendable {
     let valuePoolStartRange: Int
 
     public init(spec: WorkloadSpec, phase: WorkloadPhase, threadIndex: Int = 0, threadCount: Int = 1,
-                valuePoolStartRange: Int = 1 << 20) {
+                valuePoolStartRange: Int = ValuePool.defaultStartRange) {
         precondition(threadCount >= 1 && (0..<threadCount).contains(threadIndex), "bad thread index")
         self.spec = spec
         self.phase = phase
@@ -233,7 +233,7 @@ public struct OperationStream: Sendable {
     public mutating func fillValue(_ buffer: UnsafeMutableRawBufferPointer) { ycsbValues.fill(buffer) }
 
     /// A pool matching this stream's spec (share one between threads).
-    public static func makeValuePool(for spec: WorkloadSpec, startRange: Int = 1 << 20) -> ValuePool {
+    public static func makeValuePool(for spec: WorkloadSpec, startRange: Int = ValuePool.defaultStartRange) -> ValuePool {
         ValuePool(maxValueLength: spec.fieldLength, startRange: startRange, seed: spec.seed)
     }
 }

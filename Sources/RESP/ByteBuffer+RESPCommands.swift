@@ -82,8 +82,7 @@ extension ByteBuffer {
     /// Fast path for a load generator: `GET key`.
     @inlinable
     public mutating func writeRESPGetCommand(key: UnsafeRawBufferPointer) {
-        writeStaticString("*2\r\n$3\r\nGET\r\n")
-        writeRESPBulkString(key)
+        writeRESPCommand(RESPEncoding.getHeader, key)
     }
 
     /// Fast path for a load generator: `GET key`.
@@ -96,9 +95,34 @@ extension ByteBuffer {
     /// Fast path for a load generator: `SET key value`.
     @inlinable
     public mutating func writeRESPSetCommand(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
-        writeStaticString("*3\r\n$3\r\nSET\r\n")
-        writeRESPBulkString(key)
-        writeRESPBulkString(value)
+        writeRESPCommand(RESPEncoding.setHeader, key, value)
+    }
+
+    /// A literal command head (`*2\r\n$3\r\nGET\r\n`) followed by one bulk string, in one capacity check.
+    @inlinable
+    mutating func writeRESPCommand(_ head: StaticString, _ a: UnsafeRawBufferPointer) {
+        let total = head.utf8CodeUnitCount + RESPEncoding.bulkStringLength(a.count)
+        writeWithUnsafeMutableBytes(minimumWritableBytes: total) { out in
+            var at = out.baseAddress!
+            at.copyMemory(from: head.utf8Start, byteCount: head.utf8CodeUnitCount)
+            at += head.utf8CodeUnitCount
+            at += RESPEncoding.storeBulkString(a, at: at)
+            return total
+        }
+    }
+
+    /// A literal command head followed by two bulk strings, in one capacity check.
+    @inlinable
+    mutating func writeRESPCommand(_ head: StaticString, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) {
+        let total = head.utf8CodeUnitCount + RESPEncoding.bulkStringLength(a.count) + RESPEncoding.bulkStringLength(b.count)
+        writeWithUnsafeMutableBytes(minimumWritableBytes: total) { out in
+            var at = out.baseAddress!
+            at.copyMemory(from: head.utf8Start, byteCount: head.utf8CodeUnitCount)
+            at += head.utf8CodeUnitCount
+            at += RESPEncoding.storeBulkString(a, at: at)
+            at += RESPEncoding.storeBulkString(b, at: at)
+            return total
+        }
     }
 
     /// Fast path for a load generator: `SET key value`.

@@ -45,9 +45,11 @@ extension ByteBuffer {
     /// `$<len>\r\n<bytes>\r\n`.
     @inlinable
     public mutating func writeRESPBulkString(_ bytes: UnsafeRawBufferPointer) {
-        writeRESPDecimalLine(prefix: UInt8(ascii: "$"), Int64(bytes.count))
-        writeBytes(bytes)
-        writeRESPCRLF()
+        // One capacity check and one copy for header, payload and trailer (a GET reply's whole cost here).
+        let total = RESPEncoding.bulkStringLength(bytes.count)
+        writeWithUnsafeMutableBytes(minimumWritableBytes: total) { out in
+            RESPEncoding.storeBulkString(bytes, at: out.baseAddress!)
+        }
     }
 
     /// `$<len>\r\n<readable bytes of buffer>\r\n` (does not move `buffer`'s reader index).

@@ -37,6 +37,34 @@ struct ReplyWriterTests {
         #expect(source.readableBytes == 1)
     }
 
+    /// The fused raw-memory writers (one capacity check per command or reply) at every length whose
+    /// decimal width changes, appended to a buffer that already holds bytes and has to grow.
+    @Test(arguments: [0, 1, 9, 10, 99, 100, 999, 1000, 70_000])
+    func fusedWritersMatchThePieceByPieceEncoding(length: Int) {
+        let value = (0..<length).map { UInt8(truncatingIfNeeded: $0 % 251) }
+        let key = Array("key:\(length)".utf8)
+        var fused = ByteBuffer(string: "+PONG\r\n")
+        var pieces = fused
+        key.withUnsafeBytes { k in
+            value.withUnsafeBytes { v in
+                fused.writeRESPBulkString(v)
+                fused.writeRESPGetCommand(key: k)
+                fused.writeRESPSetCommand(key: k, value: v)
+            }
+        }
+        pieces.writeString("$\(length)\r\n")
+        pieces.writeBytes(value)
+        pieces.writeString("\r\n*2\r\n$3\r\nGET\r\n$\(key.count)\r\n")
+        pieces.writeBytes(key)
+        pieces.writeString("\r\n*3\r\n$3\r\nSET\r\n$\(key.count)\r\n")
+        pieces.writeBytes(key)
+        pieces.writeString("\r\n$\(length)\r\n")
+        pieces.writeBytes(value)
+        pieces.writeString("\r\n")
+        #expect(fused == pieces)
+        #expect(RESPEncoding.bulkStringLength(length) == 1 + String(length).count + 2 + length + 2)
+    }
+
     @Test func versionDependentEncodings() {
         #expect(written { $0.writeRESPNull(.v2) } == "$-1\r\n")
         #expect(written { $0.writeRESPNull(.v3) } == "_\r\n")

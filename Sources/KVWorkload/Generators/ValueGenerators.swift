@@ -38,8 +38,15 @@ public final class ValuePool: Sendable {
     public let maxValueLength: Int
     nonisolated(unsafe) let storage: UnsafeMutableRawBufferPointer
 
+    /// Start offsets a value may have by default: 64 KiB, so 65,536 distinct values of each length. The
+    /// pool then stays in the generator core's L2 cache: with 1 MiB, copying a 100-byte value from a random
+    /// offset missed the cache on most operations, about 0.12 µs of client CPU per SET. Values share
+    /// substrings within that window, so a store that compresses across values sees them as more
+    /// compressible than fresh random bytes; `valuemode=ycsb` generates every value afresh.
+    public static let defaultStartRange = 1 << 16
+
     /// A pool for values up to `maxValueLength` bytes, filled deterministically from `seed`.
-    public init(maxValueLength: Int, startRange: Int = 1 << 20, seed: UInt64) {
+    public init(maxValueLength: Int, startRange: Int = ValuePool.defaultStartRange, seed: UInt64) {
         self.startRange = max(startRange, 1)
         self.maxValueLength = max(maxValueLength, 0)
         storage = .allocate(byteCount: self.startRange + self.maxValueLength, alignment: 16)
