@@ -80,8 +80,14 @@ public struct HistogramSlot: Hashable, Sendable, Comparable {
 /// happen cost memory). Value type: one owner at a time.
 public struct HistogramSet: Sendable {
     public private(set) var slots: [LatencyHistogram?]
+    /// Bit i is set when `slots[i]` holds a histogram: testing it is cheaper than testing the Optional,
+    /// which copies the histogram struct out to compare it with nil.
+    private var created: UInt64 = 0
 
-    public init() { slots = Array(repeating: nil, count: HistogramSlot.count) }
+    public init() {
+        precondition(HistogramSlot.count <= 64, "HistogramSet.created has one bit per slot")
+        slots = Array(repeating: nil, count: HistogramSlot.count)
+    }
 
     /// Records `nanoseconds` (clamped to the trackable range) in `slot`.
     @inline(__always)
@@ -89,22 +95,31 @@ public struct HistogramSet: Sendable {
         let value = Swift.min(Swift.max(nanoseconds, 1), LatencyHistogram.latencyHighestTrackable)
         // Record in place through the array's buffer: no copy of the histogram struct (moving it out and
         // back, as this did before, copied its ~100 bytes twice per operation), no Optional get/set.
-        slots.withUnsafeMutableBufferPointer { histograms in
-            if histograms[slot] == nil { histograms[slot] = .latency() }
-            histograms[slot]!.record(value)
+        if created & (1 << UInt64(slot)) == 0 {
+            created |= 1 << UInt64(slot)
+            slots[slot] = .latency()
         }
+        slots.withUnsafeMutableBufferPointer { $0[slot]!.record(value) }
     }
 
     public subscript(slot: HistogramSlot) -> LatencyHistogram? {
         get { slots[slot.index] }
-        set { slots[slot.index] = newValue }
+        set {
+            if newValue == nil { created &= ~(1 << UInt64(slot.index)) } else { created |= 1 << UInt64(slot.index) }
+            slots[slot.index] = newValue
+        }
     }
 
     /// Adds every histogram of `other` (lossless).
     public mutating func add(_ other: HistogramSet) {
         for i in 0..<slots.count {
             guard let h = other.slots[i] else { continue }
-            if slots[i] == nil { slots[i] = h } else { slots[i]!.add(h) }
+            if slots[i] == nil {
+                slots[i] = h
+                created |= 1 << UInt64(i)
+            } else {
+                slots[i]!.add(h)
+            }
         }
     }
 
