@@ -77,15 +77,15 @@ let package = Package(
             ],
             swiftSettings: hotPath
         ),
-        .target(name: "KVPartitioning", dependencies: ["KVHash"]),
-        .target(name: "KVWorkload", dependencies: ["KVHash"]),
+        .target(name: "KVPartitioning", dependencies: ["KVHash"], swiftSettings: hotPath),
+        .target(name: "KVWorkload", dependencies: ["KVHash"], swiftSettings: hotPath),
         .target(name: "KVRingLab", dependencies: ["KVPartitioning", "KVHash"]),
-        .target(name: "KVVersioning", dependencies: ["KVHash"]),
-        .target(name: "KVCluster", dependencies: ["KVVersioning", "KVPartitioning", "KVHash"]),
+        .target(name: "KVVersioning", dependencies: ["KVHash"], swiftSettings: hotPath),
+        .target(name: "KVCluster", dependencies: ["KVVersioning", "KVPartitioning", "KVHash"], swiftSettings: hotPath),
         .target(name: "KVSimulator", dependencies: ["KVCluster", "KVVersioning", "KVPartitioning", "KVHash"]),
-        .target(name: "KVAntiEntropy", dependencies: ["KVCluster", "KVVersioning", "KVPartitioning", "KVHash"]),
+        .target(name: "KVAntiEntropy", dependencies: ["KVCluster", "KVVersioning", "KVPartitioning", "KVHash"], swiftSettings: hotPath),
         .target(name: "KVCompare"),
-        .target(name: "KVMembership", dependencies: ["KVHash"]),
+        .target(name: "KVMembership", dependencies: ["KVHash"], swiftSettings: hotPath),
 
         // The node: NIO shell around the cores.
         .target(
@@ -96,7 +96,8 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: hotPath
         ),
         .target(
             name: "KVNodeServer",
@@ -116,7 +117,8 @@ let package = Package(
                 "KVTLS",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: hotPath
         ),
 
         // The load driver: bindings, workers, recorders, reports.
