@@ -5,10 +5,18 @@ import KVVersioning
 public struct KeyDigest: Equatable, Sendable {
     public var key: [UInt8]
     public var digest: UInt64
+    /// `Placement.hash(key)`: a bucket scan compares it before the key, so finding a key among a leaf's
+    /// entries reads their inline hashes, not every other key's heap storage.
+    public let keyHash: UInt64
 
     public init(key: [UInt8], digest: UInt64) {
+        self.init(key: key, keyHash: Placement.hash(key), digest: digest)
+    }
+
+    init(key: [UInt8], keyHash: UInt64, digest: UInt64) {
         self.key = key
         self.digest = digest
+        self.keyHash = keyHash
     }
 }
 
@@ -49,7 +57,7 @@ public final class AntiEntropyIndex {
     private func record(key: [UInt8], keyHash: UInt64, digest new: UInt64?) {
         guard let r = ranges.rangeIndex(forKeyHash: keyHash) else { return }
         let bucket = shape.bucket(forKeyHash: keyHash)
-        let position = buckets[r][bucket].firstIndex { $0.key == key }
+        let position = buckets[r][bucket].firstIndex { $0.keyHash == keyHash && $0.key == key }
         let old = position.map { buckets[r][bucket][$0].digest }
         if old == new { return }
         trees[r].update(bucket: bucket, old: old, new: new)
@@ -60,7 +68,7 @@ public final class AntiEntropyIndex {
             buckets[r][bucket].removeLast()
             keyCount -= 1
         case let (nil, d?):
-            buckets[r][bucket].append(KeyDigest(key: key, digest: d))
+            buckets[r][bucket].append(KeyDigest(key: key, keyHash: keyHash, digest: d))
             keyCount += 1
         case (nil, nil): break
         }
@@ -78,8 +86,9 @@ public final class AntiEntropyIndex {
 
     /// The digest recorded for a key, if any.
     public func digest(of key: [UInt8]) -> UInt64? {
-        guard let (r, b) = location(of: key) else { return nil }
-        return buckets[r][b].first { $0.key == key }?.digest
+        let keyHash = Placement.hash(key)
+        guard let r = ranges.rangeIndex(forKeyHash: keyHash) else { return nil }
+        return buckets[r][shape.bucket(forKeyHash: keyHash)].first { $0.keyHash == keyHash && $0.key == key }?.digest
     }
 
     /// Every (bucket, digest) pair of a range, for rebuilding its tree from scratch (tests, audits).
