@@ -62,7 +62,9 @@ extension ClusterShell {
     /// Fills the new trees 4096 keys per loop turn (a few ms each), letting requests run in between.
     private func continueReindex(_ wrapped: AntiEntropyStore) {
         guard !stopped, !wrapped.continueReindex(limit: 4096) else { return }
-        loop.execute { [weak self] in self?.continueReindex(wrapped) }
+        // On the loop already (the ring change and each step run there): the isolated view takes a closure
+        // that captures the non-Sendable store without a Sendable warning or a runtime hop.
+        loop.assumeIsolated().execute { [weak self] in self?.continueReindex(wrapped) }
     }
 
     private func executeAntiEntropy(_ effects: [AntiEntropyEffect]) {

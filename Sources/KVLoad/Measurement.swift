@@ -99,7 +99,7 @@ public struct HistogramSet: Sendable {
             created |= 1 << UInt64(slot)
             slots[slot] = .latency()
         }
-        slots.withUnsafeMutableBufferPointer { $0[slot]!.record(value) }
+        slots.withUnsafeMutableBufferPointer { _ = $0[slot]!.record(value) }
     }
 
     public subscript(slot: HistogramSlot) -> LatencyHistogram? {

@@ -35,24 +35,3 @@ public struct ReconnectingClients {
         slots = Array(repeating: nil, count: endpoints.count)
     }
 }
-
-/// The `field:value` lines of an `INFO` reply (section headers and blank lines skipped).
-public enum InfoFields {
-    public static func parse(_ text: String) -> [String: String] {
-        var fields: [String: String] = [:]
-        for line in text.split(whereSeparator: \.isNewline) {
-            guard !line.hasPrefix("#"), let colon = line.firstIndex(of: ":") else { continue }
-            fields[String(line[..<colon])] = String(line[line.index(after: colon)...].drop { $0 == " " })
-                .trimmingSuffixSpaces()
-        }
-        return fields
-    }
-}
-
-extension String {
-    fileprivate func trimmingSuffixSpaces() -> String {
-        var s = Substring(self)
-        while let last = s.last, last == " " || last == "\r" { s = s.dropLast() }
-        return String(s)
-    }
-}

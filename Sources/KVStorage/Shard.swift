@@ -35,6 +35,12 @@ final class Shard: @unchecked Sendable {
         if e.keyLength > 0 { keysByFirstByte[Int(e.key[0])] -= 1 }
     }
 
+    /// `new` took the place of `old` under the same key: the key count by first byte does not change.
+    @inline(__always) func didReplace(_ old: Entry, with new: Entry) {
+        valueBytes += new.valueLength - old.valueLength
+        heapBytes += new.heapBytes - old.heapBytes
+    }
+
     /// After the table was emptied.
     func resetCounters() {
         keyBytes = 0

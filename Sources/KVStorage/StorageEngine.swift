@@ -172,12 +172,12 @@ public final class StorageEngine: Sendable {
                                    offset: appended.offset, key: key, value: value)
         if let slot, let old {
             s.table.replace(slot: slot, with: entry)
-            s.didRemove(old)
+            s.didReplace(old, with: entry)
             old.free()
         } else {
             s.table.insertNew(entry)
+            s.didInsert(entry)
         }
-        s.didInsert(entry)
         s.lock.unlock()
         if appended.wake { log.wake() }
         return WriteOutcome(applied: true, ticket: DurabilityTicket(sequence: appended.sequence))
