@@ -45,19 +45,20 @@ public final class AntiEntropyIndex {
     /// Records a key's new state (nil: removed). Keys this node does not replicate are ignored.
     public func record(key: [UInt8], siblings: SiblingSet?) {
         let keyHash = Placement.hash(key)
-        guard ranges.rangeIndex(forKeyHash: keyHash) != nil else { return }
-        record(key: key, keyHash: keyHash, digest: siblings.map { MerkleTree.keyDigest(keyHash: keyHash, siblings: $0) })
+        guard let at = location(keyHash: keyHash) else { return }
+        record(key: key, keyHash: keyHash, at: at, digest: siblings.map { MerkleTree.keyDigest(keyHash: keyHash, siblings: $0) })
     }
 
     /// Records a key with a digest computed before (another index of the same key, after a ring change).
     public func record(key: [UInt8], digest: UInt64?) {
-        record(key: key, keyHash: Placement.hash(key), digest: digest)
+        let keyHash = Placement.hash(key)
+        guard let at = location(keyHash: keyHash) else { return }
+        record(key: key, keyHash: keyHash, at: at, digest: digest)
     }
 
-    private func record(key: [UInt8], keyHash: UInt64, digest new: UInt64?) {
-        guard let r = ranges.rangeIndex(forKeyHash: keyHash) else { return }
-        let bucket = shape.bucket(forKeyHash: keyHash)
-        let position = buckets[r][bucket].firstIndex { $0.keyHash == keyHash && $0.key == key }
+    private func record(key: [UInt8], keyHash: UInt64, at: (range: Int, bucket: Int), digest new: UInt64?) {
+        let (r, bucket) = at
+        let position = index(of: key, keyHash: keyHash, at: at)
         let old = position.map { buckets[r][bucket][$0].digest }
         if old == new { return }
         trees[r].update(bucket: bucket, old: old, new: new)
@@ -76,9 +77,18 @@ public final class AntiEntropyIndex {
 
     /// The range index and bucket of a key, or nil when this node does not replicate it.
     public func location(of key: [UInt8]) -> (range: Int, bucket: Int)? {
-        let keyHash = Placement.hash(key)
+        location(keyHash: Placement.hash(key))
+    }
+
+    private func location(keyHash: UInt64) -> (range: Int, bucket: Int)? {
         guard let r = ranges.rangeIndex(forKeyHash: keyHash) else { return nil }
         return (r, shape.bucket(forKeyHash: keyHash))
+    }
+
+    /// Where `key` sits in its bucket's list: the inline hashes are compared first, so the scan reads
+    /// another key's storage only on a 64-bit hash match.
+    private func index(of key: [UInt8], keyHash: UInt64, at: (range: Int, bucket: Int)) -> Int? {
+        buckets[at.range][at.bucket].firstIndex { $0.keyHash == keyHash && $0.key == key }
     }
 
     /// The keys of one leaf bucket of one range.
@@ -87,8 +97,8 @@ public final class AntiEntropyIndex {
     /// The digest recorded for a key, if any.
     public func digest(of key: [UInt8]) -> UInt64? {
         let keyHash = Placement.hash(key)
-        guard let r = ranges.rangeIndex(forKeyHash: keyHash) else { return nil }
-        return buckets[r][shape.bucket(forKeyHash: keyHash)].first { $0.keyHash == keyHash && $0.key == key }?.digest
+        guard let at = location(keyHash: keyHash), let i = index(of: key, keyHash: keyHash, at: at) else { return nil }
+        return buckets[at.range][at.bucket][i].digest
     }
 
     /// Every (bucket, digest) pair of a range, for rebuilding its tree from scratch (tests, audits).

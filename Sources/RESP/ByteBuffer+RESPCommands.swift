@@ -36,12 +36,7 @@ extension Int: RESPCommandArgument {
     /// The decimal text of the integer, as a bulk string (`EXPIRE key 10`).
     @inlinable
     public func writeRESPBulkString(into buffer: inout ByteBuffer) {
-        var digits = 1
-        var probe = magnitude
-        while probe >= 10 {
-            probe /= 10
-            digits += 1
-        }
+        let digits = RESPEncoding.decimalDigits(UInt64(magnitude))
         buffer.writeRESPDecimalLine(prefix: UInt8(ascii: "$"), Int64(digits + (self < 0 ? 1 : 0)))
         buffer.writeRESPDecimalLine(prefix: nil, Int64(self))
     }

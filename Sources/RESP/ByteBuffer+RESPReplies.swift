@@ -203,25 +203,14 @@ extension ByteBuffer {
     @inlinable
     mutating func writeRESPDecimalLine(prefix: UInt8?, _ value: Int64) {
         let magnitude = value.magnitude
-        var digits = 1
-        var probe = magnitude
-        while probe >= 10 {
-            probe /= 10
-            digits += 1
-        }
+        let digits = RESPEncoding.decimalDigits(magnitude)
         let head = prefix == nil ? 0 : 1
         let sign = value < 0 ? 1 : 0
         let total = head + sign + digits + 2
         writeWithUnsafeMutableBytes(minimumWritableBytes: total) { out in
             if let prefix { out[0] = prefix }
             if sign == 1 { out[head] = UInt8(ascii: "-") }
-            var position = head + sign + digits - 1
-            var rest = magnitude
-            repeat {
-                out[position] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
-                rest /= 10
-                position -= 1
-            } while rest > 0
+            RESPEncoding.storeDigits(of: magnitude, count: digits, at: out.baseAddress! + head + sign)
             out[total - 2] = asciiCR
             out[total - 1] = asciiLF
             return total

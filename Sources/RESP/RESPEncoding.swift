@@ -5,11 +5,11 @@ public enum RESPEncoding {
     @usableFromInline static let getHeader: StaticString = "*2\r\n$3\r\nGET\r\n"
     @usableFromInline static let setHeader: StaticString = "*3\r\n$3\r\nSET\r\n"
 
-    /// Number of decimal digits of `v` (1 for 0).
+    /// Number of decimal digits of `magnitude` (1 for 0).
     @inlinable
-    public static func decimalDigits(_ v: Int) -> Int {
+    public static func decimalDigits(_ magnitude: UInt64) -> Int {
         var digits = 1
-        var probe = v.magnitude
+        var probe = magnitude
         while probe >= 10 {
             probe /= 10
             digits += 1
@@ -17,10 +17,22 @@ public enum RESPEncoding {
         return digits
     }
 
+    /// Stores the `digits` decimal digits of `magnitude` (`decimalDigits(magnitude)` of them) at `at`.
+    @inlinable
+    public static func storeDigits(of magnitude: UInt64, count digits: Int, at: UnsafeMutableRawPointer) {
+        var position = digits - 1
+        var rest = magnitude
+        repeat {
+            at.storeBytes(of: UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10), toByteOffset: position, as: UInt8.self)
+            rest /= 10
+            position -= 1
+        } while rest > 0
+    }
+
     /// Bytes of `$<count>\r\n<payload>\r\n`.
     @inlinable
     public static func bulkStringLength(_ count: Int) -> Int {
-        1 + decimalDigits(count) + 2 + count + 2
+        1 + decimalDigits(UInt64(count)) + 2 + count + 2
     }
 
     /// Stores `$<len>\r\n<bytes>\r\n` at `at` (room for `bulkStringLength(bytes.count)` bytes) and returns
@@ -29,15 +41,9 @@ public enum RESPEncoding {
     @discardableResult
     public static func storeBulkString(_ bytes: UnsafeRawBufferPointer, at: UnsafeMutableRawPointer) -> Int {
         let count = bytes.count
-        let digits = decimalDigits(count)
+        let digits = decimalDigits(UInt64(count))
         at.storeBytes(of: UInt8(ascii: "$"), as: UInt8.self)
-        var position = digits
-        var rest = count
-        repeat {
-            at.storeBytes(of: UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10), toByteOffset: position, as: UInt8.self)
-            rest /= 10
-            position -= 1
-        } while rest > 0
+        storeDigits(of: UInt64(count), count: digits, at: at + 1)
         at.storeBytes(of: asciiCR, toByteOffset: digits + 1, as: UInt8.self)
         at.storeBytes(of: asciiLF, toByteOffset: digits + 2, as: UInt8.self)
         let payload = digits + 3
