@@ -141,8 +141,14 @@ public struct ClusterNode {
 
 /// Effects under construction plus the loopback queue.
 struct Output {
-    var effects: [Effect] = []
+    var effects: [Effect]
     var loopback: [PeerMessage] = []
+
+    /// Room for a request's usual effects (a timer, a reply and N-1 sends) without regrowing.
+    init() {
+        effects = []
+        effects.reserveCapacity(4)
+    }
 
     mutating func send(_ message: PeerMessage, to node: NodeID, self me: NodeID) {
         if node == me { loopback.append(message) } else { effects.append(.send(to: node, message)) }

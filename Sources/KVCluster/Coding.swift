@@ -17,7 +17,7 @@ public enum ClusterCoding {
     // MARK: StoredObject
 
     public static func encode(_ object: StoredObject) -> [UInt8] {
-        var w = VarintWriter()
+        var w = VarintWriter(capacity: 16 + object.recentStamps.count * 48 + object.siblings.encodedSizeEstimate)
         w.byte(version)
         w.byte(object.stampEpoch == nil ? 0 : 1)
         if let e = object.stampEpoch { w.varint(UInt64(e)) }
@@ -73,7 +73,7 @@ public enum ClusterCoding {
     // MARK: PeerMessage
 
     public static func encode(_ message: PeerMessage) -> [UInt8] {
-        var w = VarintWriter()
+        var w = VarintWriter(capacity: sizeEstimate(message))
         w.byte(version)
         switch message {
         case let .stampPut(request, key, value, isTombstone, context, supersedeLocal, timestamp, hintFor):
@@ -217,6 +217,25 @@ public enum ClusterCoding {
     }
 
     // MARK: Helpers
+
+    /// About the encoded size of a message (at least it, for typical node ids): the writer's buffer
+    /// is allocated once.
+    private static func sizeEstimate(_ message: PeerMessage) -> Int {
+        let fixed = 48
+        switch message {
+        case let .stampPut(_, key, value, _, context, _, _, _):
+            return fixed + key.count + value.count + context.encodedSizeEstimate
+        case let .stamped(_, object, _): return fixed * 2 + (object?.encodedSizeEstimate ?? 0)
+        case let .replicate(_, key, object, _), let .repair(key, object, _), let .handoff(_, key, object),
+             let .transfer(_, key, object):
+            return fixed + key.count + object.encodedSizeEstimate
+        case .replicated: return 16
+        case let .get(_, key), let .handoffAck(_, key), let .transferAck(_, key): return fixed + key.count
+        case let .got(_, object): return fixed + (object?.encodedSizeEstimate ?? 0)
+        case let .reapTombstones(key, context): return fixed + key.count + context.encodedSizeEstimate
+        case let .antiEntropy(bytes), let .membership(bytes): return fixed + bytes.count
+        }
+    }
 
     private static func reader(_ bytes: [UInt8]) throws(VersionDecodingError) -> VarintReader {
         var r = try VarintReader(checked: bytes)

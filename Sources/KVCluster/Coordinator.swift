@@ -36,6 +36,8 @@ final class PendingWrite {
         self.required = required
         self.strict = strict
         self.targets = targets
+        acked.reserveCapacity(targets.count)
+        answered.reserveCapacity(targets.count)
     }
 
     var primaryAcks: Int { acked.filter { n in targets.contains { $0.node == n && $0.isPrimary } }.count }
@@ -100,7 +102,14 @@ extension ClusterNode {
     func orderedTargets(for key: [UInt8], strict: Bool, ownerStamps: Bool = false) -> [ReplicaTarget] {
         let me = id
         let down = down
-        let targets = placement.targets(for: key, strict: strict) { $0 == me || !down.contains($0) }
+        var targets = placement.targets(for: key, strict: strict) { $0 == me || !down.contains($0) }
+        if transition == nil, targets.allSatisfy(\.isPrimary) {
+            // The usual case, ordered without building new lists: every target a primary, in ring order.
+            if !ownerStamps, let mine = targets.firstIndex(where: { $0.node == me }), mine > 0 {
+                targets.insert(targets.remove(at: mine), at: 0)
+            }
+            return targets
+        }
         if ownerStamps {
             // `targets` is in ring order: primaries first (the owner leads), then fallbacks. During a
             // ring transition, primaries that were primaries before go first, in the old ring's order:

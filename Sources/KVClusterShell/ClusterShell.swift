@@ -156,29 +156,42 @@ public final class ClusterShell: @unchecked Sendable {
 
     private func submitOnLoop(_ requests: [ClientRequest], caller: EventLoop,
                               _ done: @escaping @Sendable ([ClusterAnswer]) -> Void) {
+        if requests.count == 1 {
+            // One request (every plain GET and SET): its answer is the reply, nothing to gather.
+            let answer: (ClusterAnswer) -> Void = { a in
+                if caller.inEventLoop { done([a]) } else { caller.execute { done([a]) } }
+            }
+            if let reason = refusal { answer(.refused(reason)) } else { start(requests[0], answer) }
+            return
+        }
         let collector = AnswerCollector(count: requests.count) { answers in
             if caller.inEventLoop { done(answers) } else { caller.execute { done(answers) } }
         }
         for (i, request) in requests.enumerated() {
-            guard !stopped else {
-                collector.set(i, .refused("CLUSTERDOWN the node is shutting down"))
-                continue
+            if let reason = refusal {
+                collector.set(i, .refused(reason))
+            } else {
+                start(request) { collector.set(i, $0) }
             }
-            guard leave != .left else {
-                collector.set(i, .refused("CLUSTERDOWN this node left the cluster (CLUSTER.LEAVE); use another member"))
-                continue
-            }
-            guard node != nil else {
-                collector.set(i, .refused("CLUSTERDOWN waiting to learn the node ids of seeds "
-                                          + discovery.missing.joined(separator: ",")))
-                continue
-            }
-            nextClientID &+= 1
-            let id = nextClientID
-            waiting[id] = { collector.set(i, $0) }
-            stats.clientRequests += 1
-            run(.client(id, request))
         }
+    }
+
+    /// Why client requests are refused now (nil: they are coordinated).
+    private var refusal: String? {
+        if stopped { return "CLUSTERDOWN the node is shutting down" }
+        if leave == .left { return "CLUSTERDOWN this node left the cluster (CLUSTER.LEAVE); use another member" }
+        if node == nil {
+            return "CLUSTERDOWN waiting to learn the node ids of seeds " + discovery.missing.joined(separator: ",")
+        }
+        return nil
+    }
+
+    private func start(_ request: ClientRequest, _ answer: @escaping (ClusterAnswer) -> Void) {
+        nextClientID &+= 1
+        let id = nextClientID
+        waiting[id] = answer
+        stats.clientRequests += 1
+        run(.client(id, request))
     }
 
     /// Runs `body` on the shell's loop (for operator views of loop-confined state) and hands its result
@@ -353,7 +366,8 @@ public final class ClusterShell: @unchecked Sendable {
             }
             logger.error("storage write failed; withholding this event's acknowledgements: \(failure)")
         }
-        var deferred: [Effect] = []
+        // Timers are set at once; the rest is kept (in place: no second list) to run now or later.
+        var timerEffects = false
         for effect in effects {
             switch effect {
             case let .setTimer(.request(id), after):
@@ -363,9 +377,12 @@ public final class ClusterShell: @unchecked Sendable {
                 deadlines.cancel(id)
             case let .setTimer(id, after): schedule(id, after: after)
             case let .cancelTimer(id): timers.removeValue(forKey: id)?.cancel()
-            default: deferred.append(effect)
+            default: continue
             }
+            timerEffects = true
         }
+        if timerEffects { effects.removeAll { $0.isTimer } }
+        let deferred = effects
         guard !deferred.isEmpty else { return }
         if held.isEmpty && store.engine.isAcknowledgeable(ticket) {
             execute(deferred)
@@ -496,6 +513,15 @@ public struct ClusterShellStats: Sendable {
     public var rebalanceMillis: Tick = 0
     /// How long the last rebalancing pass took (from the ring change until every key was handed over).
     public var lastRebalanceMillis: Tick = 0
+}
+
+extension Effect {
+    fileprivate var isTimer: Bool {
+        switch self {
+        case .setTimer, .cancelTimer: return true
+        case .send, .reply: return false
+        }
+    }
 }
 
 /// Gathers the answers of one multi-request submission and calls back once all are in.

@@ -17,6 +17,10 @@ public struct VarintWriter {
 
     public init() {}
 
+    /// A writer whose buffer holds `capacity` bytes before it grows: pass an estimate of the record
+    /// (see `SiblingSet.encodedSizeEstimate`) so appending does not reallocate along the way.
+    public init(capacity: Int) { bytes.reserveCapacity(capacity) }
+
     public mutating func byte(_ b: UInt8) { bytes.append(b) }
 
     public mutating func varint(_ v: UInt64) {
@@ -33,7 +37,11 @@ public struct VarintWriter {
         bytes.append(contentsOf: b)
     }
 
-    public mutating func string(_ s: String) { blob(Array(s.utf8)) }
+    /// A length-prefixed UTF-8 string (appended straight from the string's storage).
+    public mutating func string(_ s: String) {
+        varint(UInt64(s.utf8.count))
+        bytes.append(contentsOf: s.utf8)
+    }
 
     public mutating func actor(_ a: Actor) {
         string(a.node)
@@ -147,7 +155,7 @@ public enum CausalContextCoding {
 
     /// Encodes a context.
     public static func encode(_ context: VersionVector) -> [UInt8] {
-        var w = VarintWriter()
+        var w = VarintWriter(capacity: 6 + context.encodedSizeEstimate)
         w.byte(version)
         w.versionVector(context)
         return w.finish()
@@ -175,7 +183,7 @@ public enum SiblingSetCoding {
     public static let maxSiblings = 65_536
 
     public static func encode(_ set: SiblingSet) -> [UInt8] {
-        var w = VarintWriter()
+        var w = VarintWriter(capacity: 6 + set.encodedSizeEstimate)
         w.byte(version)
         w.siblingSet(set)
         return w.finish()
@@ -188,6 +196,26 @@ public enum SiblingSetCoding {
         let set = try r.siblingSet()
         guard r.atEnd else { throw .trailingBytes }
         return set
+    }
+}
+
+extension VersionVector {
+    /// An upper bound (for typical node ids) of `VarintWriter.versionVector`'s output size, to size
+    /// a writer's buffer once.
+    public var encodedSizeEstimate: Int {
+        var n = 2
+        for e in entries { n += e.actor.node.utf8.count + 16 }
+        return n
+    }
+}
+
+extension SiblingSet {
+    /// An upper bound (for typical node ids) of `VarintWriter.siblingSet`'s output size, to size a
+    /// writer's buffer once.
+    public var encodedSizeEstimate: Int {
+        var n = context.encodedSizeEstimate + 2
+        for s in siblings { n += s.value.count + 24 }
+        return n
     }
 }
 
@@ -235,7 +263,8 @@ extension VarintReader {
             if let last = siblings.last, !(last.dot < dot) { throw .malformed("siblings not sorted") }
             siblings.append(Sibling(dot: dot, timestamp: ts, isTombstone: flags == 1, value: Array(value)))
         }
-        return SiblingSet(context: context, siblings: siblings)
+        // Checked above: sorted by dot, and every dot inside the context.
+        return SiblingSet(validatedContext: context, sortedSiblings: siblings)
     }
 
     /// Reads a dot written by `VarintWriter.dot(_:)`.

@@ -44,6 +44,13 @@ public struct SiblingSet: Equatable, Hashable, Sendable, CustomStringConvertible
         self.siblings = siblings.sorted { $0.dot < $1.dot }
     }
 
+    /// Builds from a context that covers every sibling's dot and siblings sorted by dot (checked by
+    /// the caller: the decoder).
+    init(validatedContext: VersionVector, sortedSiblings: [Sibling]) {
+        context = validatedContext
+        siblings = sortedSiblings
+    }
+
     /// True when nothing was ever written (no context, no siblings).
     public var isEmpty: Bool { siblings.isEmpty && context.isEmpty }
 
