@@ -39,6 +39,7 @@ public enum ClusterCoding {
         if flags == 1 { epoch = try uint32(&r) }
         let n = try r.count(max: maxRememberedStamps)
         var stamps: [StoredObject.RecentStamp] = []
+        stamps.reserveCapacity(n)
         for _ in 0..<n {
             let coordinator = try r.string(maxLength: maxNodeIDLength)
             let request = try r.varint()

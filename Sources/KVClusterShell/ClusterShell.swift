@@ -395,6 +395,7 @@ public final class ClusterShell: @unchecked Sendable {
 
     private func execute(_ effects: [Effect]) {
         var sent = false
+        let link = self.link  // one weak load for the batch, not one per message
         for effect in effects {
             switch effect {
             case let .send(to, message):
