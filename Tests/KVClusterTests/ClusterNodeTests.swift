@@ -1,4 +1,5 @@
 import KVCluster
+import KVPartitioning
 import KVVersioning
 import Testing
 
@@ -202,6 +203,38 @@ import Testing
         #expect(sloppy.allSatisfy { !down.contains($0.node) })
         let strict = h.placement.targets(for: key, strict: true) { !down.contains($0) }
         #expect(strict.map(\.node) == [p[1]])
+    }
+
+    /// The primaries precomputed per token are the ring walk's first N distinct nodes (zones and
+    /// weights included), for keys on every arc, token positions themselves and the wrap-around.
+    @Test func precomputedPrimariesMatchTheRingWalk() throws {
+        let zoned = try Membership((0..<7).map { i in
+            KVPartitioning.Node(id: "z\(i)", zone: "zone\(i % 3)", weight: i == 4 ? 2.5 : 1)
+        })
+        let plain = try Membership((0..<4).map { KVPartitioning.Node(id: "p\($0)") })
+        for (membership, n, tokens) in [(zoned, 3, 16), (plain, 3, 8), (plain, 5, 4), (zoned, 1, 1)] {
+            let placement = Placement(membership: membership, n: n, tokensPerNode: tokens)
+            let nodes = membership.nodes
+            func walk(_ hash: UInt64) -> [NodeID] {
+                placement.ring.preferenceList(for: hash, count: n).map { nodes[$0].id }
+            }
+            var hashes: [UInt64] = [0, 1, .max, .max - 1]
+            for t in placement.ring.tokens { hashes += [t, t &- 1, t &+ 1] }
+            var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+            for _ in 0..<2_000 {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                hashes.append(state)
+            }
+            for h in hashes {
+                #expect(placement.primaries(forKeyHash: h) == walk(h), "hash \(h), n \(n)")
+            }
+            for k in 0..<500 {
+                let key = Array("key-\(k)".utf8)
+                #expect(placement.primaries(for: key) == walk(Placement.hash(key)))
+                let targets = placement.targets(for: key, strict: false) { _ in true }
+                #expect(targets == walk(Placement.hash(key)).map { ReplicaTarget(node: $0) })
+            }
+        }
     }
 }
 

@@ -27,6 +27,22 @@ import Testing
         #expect(try SiblingSetCoding.decode(SiblingSetCoding.encode(SiblingSet())) == SiblingSet())
     }
 
+    /// Node ids are written straight from the string's UTF-8 storage: multi-byte ids round-trip, and
+    /// the size estimate that sizes the writer's buffer covers realistic sets.
+    @Test func nonASCIINodeIDsRoundTripAndTheSizeEstimateCoversTheEncoding() throws {
+        var s = SiblingSet()
+        for (i, node) in ["nœud-é", "узел", "n1", String(repeating: "x", count: 200)].enumerated() {
+            s.update(clientContext: VersionVector(), actor: Actor(node: node, epoch: UInt32(i + 1)),
+                     value: Array(repeating: UInt8(i), count: 100 * i), timestamp: UInt64(1) << 50)
+        }
+        for set in [s, sample(), SiblingSet()] {
+            let encoded = SiblingSetCoding.encode(set)
+            #expect(try SiblingSetCoding.decode(encoded) == set)
+            #expect(6 + set.encodedSizeEstimate >= encoded.count)
+            #expect(try CausalContextCoding.decode(CausalContextCoding.encode(set.context)) == set.context)
+        }
+    }
+
     @Test func everySingleBitFlipIsRejected() {
         let encoded = CausalContextCoding.encode(sample().context)
         for i in encoded.indices {
