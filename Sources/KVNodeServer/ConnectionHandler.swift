@@ -8,7 +8,9 @@ import RESP
 /// `always`) are held, together with every later reply, until the storage engine says they may go;
 /// many connections' writes share one fsync (group commit). Reading pauses while too many reply bytes
 /// are waiting or the socket is not writable, so a slow or greedy client cannot exhaust memory.
-final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
+/// Written replies go out at the end of the event loop's tick, with every other connection's
+/// (`ReplyFlusher`).
+final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler, ReplyFlusher.Flushable {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = Never
     typealias OutboundIn = Never
@@ -17,6 +19,10 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private let context: NodeContext
     private let executor: CommandExecutor
     private let notifier: DurabilityNotifier
+    private let flusher: ReplyFlusher
+    /// Set while this connection waits in `flusher` for the end of the tick (then `flushContext` is its
+    /// context: written replies go out in `flushNow`).
+    private var flushContext: ChannelHandlerContext?
     private var parser: RESPCommandParser
     private var session: ClientSession
     private var cumulation: ByteBuffer?
@@ -44,10 +50,11 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var readRequested = false
     private var registered = false
 
-    init(context: NodeContext, statsShard: Int, notifier: DurabilityNotifier, remoteAddress: String,
-         allocator: ByteBufferAllocator) {
+    init(context: NodeContext, statsShard: Int, notifier: DurabilityNotifier, flusher: ReplyFlusher,
+         remoteAddress: String, allocator: ByteBufferAllocator) {
         self.context = context
         self.notifier = notifier
+        self.flusher = flusher
         self.executor = CommandExecutor(context: context, statsShard: statsShard)
         let c = context.configuration
         self.parser = RESPCommandParser(limits: RESPLimits(
@@ -146,10 +153,24 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         endBatch(context: context)
+        flushAtEndOfTick(context: context)
+    }
+
+    /// Registers this connection's written replies for the loop's end-of-tick flush (`ReplyFlusher`).
+    private func flushAtEndOfTick(context: ChannelHandlerContext) {
+        guard flushContext == nil else { return }
+        flushContext = context
+        flusher.enqueue(self)
+    }
+
+    func flushNow() {
+        guard let context = flushContext else { return }
+        flushContext = nil
+        guard !closed else { return }
         context.flush()
         // Usually the socket took the bytes synchronously and NIO has let go of the buffer: clearing it
         // then reuses its storage instead of allocating a new one for the next batch.
-        out.clear()
+        if out.readableBytes == 0 { out.clear() }
     }
 
     /// Closes the current batch of replies: sends it now, or holds it behind a pending fsync.
@@ -204,7 +225,7 @@ final class ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
             write(first.replies, context: context)
             wrote = true
         }
-        if wrote { context.flush() }
+        if wrote { flushAtEndOfTick(context: context) }
         if held.isEmpty && closeAfterFlush {
             close(context: context)
         }

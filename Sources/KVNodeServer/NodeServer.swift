@@ -73,12 +73,15 @@ public final class NodeServer: Service, Sendable {
         cluster?.publishPeerStats(to: context)
         var loopIndex: [ObjectIdentifier: Int] = [:]
         var notifiers: [DurabilityNotifier] = []
+        var flushers: [ReplyFlusher] = []
         for (i, loop) in group.makeIterator().enumerated() {
             loopIndex[ObjectIdentifier(loop)] = i
             notifiers.append(DurabilityNotifier(loop: loop, engine: engine))
+            flushers.append(ReplyFlusher(loop: loop))
         }
         let shardForLoop = loopIndex
         let notifierForLoop = notifiers
+        let flusherForLoop = flushers
         let tls = configuration.tls
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
@@ -91,7 +94,7 @@ public final class NodeServer: Service, Sendable {
                     let shard = shardForLoop[ObjectIdentifier(channel.eventLoop)] ?? 0
                     try tls?.addHandler(to: channel)
                     let handler = ConnectionHandler(
-                        context: context, statsShard: shard, notifier: notifierForLoop[shard],
+                        context: context, statsShard: shard, notifier: notifierForLoop[shard], flusher: flusherForLoop[shard],
                         remoteAddress: channel.remoteAddress?.description ?? "?",
                         allocator: channel.allocator)
                     try channel.pipeline.syncOperations.addHandler(handler)
