@@ -139,6 +139,7 @@ public final class ClusterShell: @unchecked Sendable {
         s.rebalancing = isRebalancing
         s.leaveState = leaveState
         s.localHealth = swim?.localHealth ?? 0
+        s.hotObjects = (count: store.hotObjectCount, hits: store.hotHits, misses: store.hotMisses)
         snapshot.withLockedValue { $0 = s }
     }
 
@@ -495,6 +496,8 @@ public struct ClusterSnapshot: Sendable {
     public var leaveState = "none"
     /// Lifeguard's local health multiplier (0 = healthy): probe timeouts stretch by 1 + this.
     public var localHealth = 0
+    /// The store's decoded-object cache: objects kept, and reads it served / missed.
+    public var hotObjects = (count: 0, hits: 0, misses: 0)
 }
 
 /// Counters a shell keeps for `INFO cluster`.

@@ -9,6 +9,8 @@ import Logging
 /// every effect that depends on it (acks, replies) until the fsync policy is met (`takeTicket`). A write
 /// the engine refuses is remembered too (`takeFailure`): the shell then withholds the acknowledgements.
 /// Hints are mirrored in memory (loaded at start) because the handoff timer walks them all.
+/// Recently read and written objects are kept decoded (`hotObjectCapacity` of them), so a hot key is
+/// served without decoding its stored bytes on every request; the log stays the only durable copy.
 /// Confined to the cluster shell's event loop like the `ClusterNode` that uses it.
 public final class StorageLocalStore: LocalStore {
     static let objectPrefix = UInt8(ascii: "o")
@@ -25,6 +27,14 @@ public final class StorageLocalStore: LocalStore {
     private var failure: StorageError?
     /// Objects whose stored bytes failed to decode (reported, treated as absent).
     public private(set) var corruptObjects = 0
+    /// Decoded objects by key, each equal to what the engine holds for it. On overflow an arbitrary
+    /// entry goes (a random eviction, as cheap as the lookup it saves).
+    private var hot: [[UInt8]: StoredObject] = [:]
+    /// How many decoded objects `hot` keeps.
+    public let hotObjectCapacity: Int
+    /// Object reads served from `hot`, and reads that decoded the stored bytes.
+    public private(set) var hotHits = 0
+    public private(set) var hotMisses = 0
 
     private struct HintKey: Hashable {
         var owner: NodeID
@@ -32,9 +42,10 @@ public final class StorageLocalStore: LocalStore {
     }
 
     /// Loads hints and counters from the engine (a fresh data directory starts empty).
-    public init(engine: StorageEngine, logger: Logger) {
+    public init(engine: StorageEngine, logger: Logger, hotObjectCapacity: Int = 4096) {
         self.engine = engine
         self.logger = logger
+        self.hotObjectCapacity = max(0, hotObjectCapacity)
         epoch = Self.readCounter(engine, "epoch")
         incarnation = Self.readCounter(engine, "incarnation")
         for (key, value) in engine.entries(withPrefix: [Self.hintPrefix]) {
@@ -69,9 +80,16 @@ public final class StorageLocalStore: LocalStore {
     // MARK: LocalStore
 
     public func object(for key: [UInt8]) -> StoredObject? {
+        if let object = hot[key] {
+            hotHits += 1
+            return object
+        }
+        hotMisses += 1
         guard let bytes = engine.get(Self.objectKey(key)) else { return nil }
         do {
-            return try ClusterCoding.decodeStoredObject(bytes)
+            let object = try ClusterCoding.decodeStoredObject(bytes)
+            keepHot(object, for: key)
+            return object
         } catch {
             corruptObjects += 1
             logger.error("unreadable stored object (\(key.count) byte key): \(error)")
@@ -80,11 +98,25 @@ public final class StorageLocalStore: LocalStore {
     }
 
     public func setObject(_ object: StoredObject, for key: [UInt8]) {
-        write(Self.objectKey(key), ClusterCoding.encode(object))
+        if write(Self.objectKey(key), ClusterCoding.encode(object)) {
+            keepHot(object, for: key)
+        } else {
+            hot[key] = nil  // the engine kept the old bytes (or none): so must the cache
+        }
     }
 
     public func removeObject(for key: [UInt8]) {
+        hot[key] = nil
         delete(Self.objectKey(key))
+    }
+
+    /// Objects kept decoded now.
+    public var hotObjectCount: Int { hot.count }
+
+    private func keepHot(_ object: StoredObject, for key: [UInt8]) {
+        guard hotObjectCapacity > 0 else { return }
+        if hot.count >= hotObjectCapacity && hot[key] == nil { hot.remove(at: hot.startIndex) }
+        hot[key] = object
     }
 
     public func allHints() -> [Hint] { hints.values.sorted { $0.sequence < $1.sequence } }
@@ -160,11 +192,15 @@ public final class StorageLocalStore: LocalStore {
         write(Self.metaKey(name), [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: value >> $0) })
     }
 
-    private func write(_ key: [UInt8], _ value: [UInt8]) {
+    /// Appends a record; false when the engine refused it (the failure is noted for the shell).
+    @discardableResult
+    private func write(_ key: [UInt8], _ value: [UInt8]) -> Bool {
         do {
             note(try engine.set(key, value).ticket)
+            return true
         } catch {
             noteFailure(error)
+            return false
         }
     }
 

@@ -32,10 +32,29 @@ final class PeerDialSlot {
     init(address: PeerAddress) { self.address = address }
 }
 
-/// A peer's established outbound connections, with the round-robin cursor.
+/// A peer's established outbound connections, oldest first.
 final class PeerRoute {
     var connections: [PeerConnection] = []
-    var next = 0
+}
+
+/// Which of a peer's connections a message prefers. Request traffic keeps to one connection, so a
+/// flush writes one frame batch per peer (one syscall on each side, in order); bulk traffic (anti-entropy,
+/// handoff, rebalancing transfers) takes another, so a large frame never queues a request behind it —
+/// the split Cassandra makes between its small-, large- and urgent-message connections.
+enum PeerLane {
+    case interactive
+    case bulk
+
+    init(_ message: PeerMessage) {
+        switch message {
+        case .antiEntropy, .handoff, .handoffAck, .transfer, .transferAck: self = .bulk
+        case .stampPut, .stamped, .replicate, .replicated, .get, .got, .repair, .reapTombstones, .membership:
+            self = .interactive
+        }
+    }
+
+    /// Index of the preferred connection among `count`: the first for requests, the last for bulk.
+    func preferred(of count: Int) -> Int { self == .interactive ? 0 : count - 1 }
 }
 
 /// The node-to-node network of kvnode: accepts peers, keeps authenticated outbound connections to the
@@ -113,8 +132,9 @@ public final class PeerTransport {
         for slot in group { connect(slot) }
     }
 
-    /// Queues a message on one of the peer's outbound connections (round robin); false when none is up
-    /// or its queue is full (the caller's quorum logic copes). Not flushed until `flush()`.
+    /// Queues a message on the peer's outbound connection for its lane (`PeerLane`), or on another one
+    /// when that one's queue is full; false when none is up or every queue is full (the caller's quorum
+    /// logic copes). Not flushed until `flush()`.
     @discardableResult
     public func send(_ message: PeerMessage, to node: NodeID) -> Bool {
         loop.assertInEventLoop()
@@ -125,11 +145,10 @@ public final class PeerTransport {
         let payload = ClusterCoding.encode(message)
         if payload.count + 1 <= configuration.maxFrameBytes {
             let count = route.connections.count
+            let first = PeerLane(message).preferred(of: count)
             for i in 0..<count {
-                let index = (route.next + i) % count
-                let connection = route.connections[index]
+                let connection = route.connections[(first + i) % count]
                 guard connection.enqueue(payload) else { continue }
-                route.next = (index + 1) % count
                 if !connection.isDirty {
                     connection.isDirty = true
                     dirty.append(connection)
@@ -271,7 +290,6 @@ public final class PeerTransport {
         guard let slot = connection.slot else { return }
         if wasEstablished, let node = connection.nodeID, let route = routes[node] {
             route.connections.removeAll { $0 === connection }
-            if route.next >= route.connections.count { route.next = 0 }
             if route.connections.isEmpty {
                 routes[node] = nil
                 if !isClosed {

@@ -87,8 +87,10 @@ import Testing
             }
             #expect(accepted == 1000)
             try await b.waitUntil("1000 messages") { _, r in r.messages.count >= 1000 }
+            // Request traffic keeps to one connection: it arrives in the order it was sent, not in
+            // per-connection runs.
             let ids = try await b.run { _, r in
-                r.messages.compactMap { if case let .replicated(id, _) = $0 { id } else { nil } }.sorted()
+                r.messages.compactMap { if case let .replicated(id, _) = $0 { id } else { nil } }
             }
             #expect(ids == (0..<1000).map { UInt64($0) })
             let observed6 = try await b.run { t, _ in t.stats.connectionsEstablished }
@@ -256,6 +258,30 @@ import Testing
             #expect(info["peer_connections_opened"] == 1)
             #expect(info["peer_frames_out"] == 1)
             try await a.close()
+        }
+    }
+
+    @Test func aFullRequestQueueSpillsToTheOtherConnection() async throws {
+        try await withLoop { loop in
+            var config = TestNode.fastConfiguration()
+            config.maxQueuedBytesPerConnection = 200
+            let a = try await TestNode(loop: loop, id: "a", configuration: config)
+            let b = try await TestNode(loop: loop, id: "b", configuration: TestNode.fastConfiguration())
+            let bAddress = b.address
+            try await a.run { t, _ in t.dial(bAddress) }
+            try await a.waitUntil("both connections up") { t, _ in t.stats.connectionsEstablished == 2 }
+            let message = PeerMessage.get(request: 1, key: [UInt8](repeating: 7, count: 40))
+            let accepted = try await a.run { t, _ in
+                var accepted = 0
+                while t.send(message, to: "b") { accepted += 1 }
+                t.flush()
+                return accepted
+            }
+            let frameBytes = PeerFraming.headerBytes + ClusterCoding.encode(message).count
+            #expect(accepted == 2 * (200 / frameBytes))
+            try await b.waitUntil("all of them arrive") { _, r in r.messages.count == accepted }
+            try await a.close()
+            try await b.close()
         }
     }
 
