@@ -159,11 +159,10 @@ extension ClusterNode {
         }
         writes[request] = write
         out.effects.append(.setTimer(.request(request), after: config.requestTimeout))
-        sendStamp(request, out: &out)
+        sendStamp(request, write, out: &out)
     }
 
-    private func sendStamp(_ request: RequestID, out: inout Output) {
-        guard let w = writes[request] else { return }
+    private func sendStamp(_ request: RequestID, _ w: PendingWrite, out: inout Output) {
         let t = w.targets[w.stamper]
         out.send(.stampPut(request: request, key: w.key, value: w.value, isTombstone: w.isTombstone,
                            context: w.context, supersedeLocal: w.supersedeLocal, timestamp: w.timestamp,
@@ -177,7 +176,7 @@ extension ClusterNode {
             // Refused (hint capacity): let the next target stamp, if any.
             w.answered.append(node)
             w.stamper += 1
-            if w.stamper < w.targets.count { sendStamp(request, out: &out) } else { finishIfDone(request, out: &out) }
+            if w.stamper < w.targets.count { sendStamp(request, w, out: &out) } else { finishIfDone(request, w, out: &out) }
             return
         }
         w.stamped = object
@@ -191,7 +190,7 @@ extension ClusterNode {
         for (i, t) in w.targets.enumerated() where i > w.stamper {
             out.send(.replicate(request: request, key: w.key, object: object, hintFor: t.hintFor), to: t.node, self: id)
         }
-        checkWriteQuorum(request, out: &out)
+        checkWriteQuorum(request, w, out: &out)
     }
 
     mutating func writeReplicated(_ request: RequestID, by node: NodeID, accepted: Bool, out: inout Output) {
@@ -199,21 +198,20 @@ extension ClusterNode {
               w.targets.contains(where: { $0.node == node }) else { return }
         w.answered.append(node)
         if accepted { w.acked.append(node) }
-        checkWriteQuorum(request, out: &out)
+        checkWriteQuorum(request, w, out: &out)
     }
 
-    private mutating func checkWriteQuorum(_ request: RequestID, out: inout Output) {
-        guard let w = writes[request] else { return }
+    /// `w` is `writes[request]` (passed along so the table is looked up once per message).
+    private mutating func checkWriteQuorum(_ request: RequestID, _ w: PendingWrite, out: inout Output) {
         if !w.replied, w.counted >= w.required, let stamped = w.stamped {
             w.replied = true
             out.effects.append(.reply(w.client, .written(context: stamped.context, dot: w.dot)))
         }
-        finishIfDone(request, out: &out)
+        finishIfDone(request, w, out: &out)
     }
 
     /// Forgets a write once every target answered (after replying).
-    private mutating func finishIfDone(_ request: RequestID, out: inout Output) {
-        guard let w = writes[request] else { return }
+    private mutating func finishIfDone(_ request: RequestID, _ w: PendingWrite, out: inout Output) {
         let allAnswered = w.answered.count >= w.targets.count
         if allAnswered {
             if !w.replied {

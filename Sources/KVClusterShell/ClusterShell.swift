@@ -352,7 +352,8 @@ public final class ClusterShell: @unchecked Sendable {
 
     func run(_ event: Event) {
         guard !stopped, node != nil else { return }
-        var effects = node!.handle(event, now: clock())
+        let now = clock()
+        var effects = node!.handle(event, now: now)
         let ticket = store.takeTicket()
         if let failure = store.takeFailure() {
             // Something this event wrote is not in the log: acknowledge nothing from it.
@@ -372,7 +373,7 @@ public final class ClusterShell: @unchecked Sendable {
         for effect in effects {
             switch effect {
             case let .setTimer(.request(id), after):
-                deadlines.set(id, deadline: clock() + after)
+                deadlines.set(id, deadline: now + after)
                 armDeadlineTask()
             case let .cancelTimer(.request(id)):
                 deadlines.cancel(id)

@@ -78,6 +78,9 @@ public final class PeerTransport {
     private var dirty: [PeerConnection] = []
     private var flushing: [PeerConnection] = []
     private var isClosed = false
+    /// The message encoded last and its bytes: a coordinator sends the same `replicate` (or `get`) to
+    /// each replica in a row, and it is encoded once. Dropped at `flush()`.
+    private var lastEncoded: (message: PeerMessage, payload: [UInt8])?
 
     public init(loop: any EventLoop, nodeID: NodeID, clientAddress: String, configuration: PeerTransportConfiguration,
                 logger: Logger) {
@@ -142,7 +145,13 @@ public final class PeerTransport {
             stats.droppedSends += 1
             return false
         }
-        let payload = ClusterCoding.encode(message)
+        let payload: [UInt8]
+        if let last = lastEncoded, last.message == message {
+            payload = last.payload
+        } else {
+            payload = ClusterCoding.encode(message)
+            lastEncoded = (message, payload)
+        }
         if payload.count + 1 <= configuration.maxFrameBytes {
             let count = route.connections.count
             let first = PeerLane(message).preferred(of: count)
@@ -168,6 +177,7 @@ public final class PeerTransport {
     /// Flushes every connection that has queued frames (the shell calls it once per batch of effects).
     public func flush() {
         loop.assertInEventLoop()
+        lastEncoded = nil
         guard !dirty.isEmpty else { return }
         swap(&dirty, &flushing)
         for connection in flushing {
