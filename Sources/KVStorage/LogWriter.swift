@@ -53,6 +53,8 @@ final class LogWriter: @unchecked Sendable {
     // Owned by the writer thread.
     private var fd: Int32 = -1
     private var fdSegment: UInt32 = 0
+    /// The open segment's path (for error messages; built once per segment, not per write).
+    private var fdPath = ""
     /// Bytes were written since the last fdatasync (everysec only syncs then).
     private var dirty = false
 
@@ -307,14 +309,15 @@ final class LogWriter: @unchecked Sendable {
             let p = path(segment)
             fd = try io.open(p, flags: O_WRONLY | O_CREAT | O_APPEND)
             fdSegment = segment
+            fdPath = p
             if policy != .no { try io.syncDirectory(directory) }
         }
-        try io.write(fd, bytes.bytes, path: path(segment))
+        try io.write(fd, bytes.bytes, path: fdPath)
     }
 
     private func sync() throws(StorageError) -> UInt64 {
         let start = monotonicNanos()
-        try io.fdatasync(fd, path: path(fdSegment))
+        try io.fdatasync(fd, path: fdPath)
         return monotonicNanos() - start
     }
 
