@@ -32,11 +32,6 @@ final class PeerDialSlot {
     init(address: PeerAddress) { self.address = address }
 }
 
-/// A peer's established outbound connections, oldest first.
-final class PeerRoute {
-    var connections: [PeerConnection] = []
-}
-
 /// Which of a peer's connections a message prefers. Request traffic keeps to one connection, so a
 /// flush writes one frame batch per peer (one syscall on each side, in order); bulk traffic (anti-entropy,
 /// handoff, rebalancing transfers) takes another, so a large frame never queues a request behind it —
@@ -73,7 +68,8 @@ public final class PeerTransport {
     private let logger: Logger
     private var servers: [any Channel] = []
     private var slots: [PeerAddress: [PeerDialSlot]] = [:]
-    private var routes: [NodeID: PeerRoute] = [:]
+    /// Each peer's established outbound connections, oldest first.
+    private var routes: [NodeID: [PeerConnection]] = [:]
     private var live: [ObjectIdentifier: PeerConnection] = [:]
     private var dirty: [PeerConnection] = []
     private var flushing: [PeerConnection] = []
@@ -141,7 +137,7 @@ public final class PeerTransport {
     @discardableResult
     public func send(_ message: PeerMessage, to node: NodeID) -> Bool {
         loop.assertInEventLoop()
-        guard let route = routes[node], !route.connections.isEmpty else {
+        guard let connections = routes[node], !connections.isEmpty else {
             stats.droppedSends += 1
             return false
         }
@@ -153,10 +149,10 @@ public final class PeerTransport {
             lastEncoded = (message, payload)
         }
         if payload.count + 1 <= configuration.maxFrameBytes {
-            let count = route.connections.count
+            let count = connections.count
             let first = PeerLane(message).preferred(of: count)
             for i in 0..<count {
-                let connection = route.connections[(first + i) % count]
+                let connection = connections[(first + i) % count]
                 guard connection.enqueue(payload) else { continue }
                 if !connection.isDirty {
                     connection.isDirty = true
@@ -281,15 +277,8 @@ public final class PeerTransport {
             return
         }
         slot.attempt = 0
-        let route: PeerRoute
-        if let existing = routes[hello.nodeID] {
-            route = existing
-        } else {
-            route = PeerRoute()
-            routes[hello.nodeID] = route
-        }
-        route.connections.append(connection)
-        if route.connections.count == 1 {
+        routes[hello.nodeID, default: []].append(connection)
+        if routes[hello.nodeID]?.count == 1 {
             logger.info("peer up", metadata: ["node": "\(hello.nodeID)", "address": "\(slot.address)"])
             delegate?.peerUp(hello.nodeID, clientAddress: hello.clientAddress, dialed: slot.address)
         }
@@ -298,14 +287,12 @@ public final class PeerTransport {
     func connectionClosed(_ connection: PeerConnection, wasEstablished: Bool) {
         live[ObjectIdentifier(connection)] = nil
         guard let slot = connection.slot else { return }
-        if wasEstablished, let node = connection.nodeID, let route = routes[node] {
-            route.connections.removeAll { $0 === connection }
-            if route.connections.isEmpty {
-                routes[node] = nil
-                if !isClosed {
-                    logger.info("peer down", metadata: ["node": "\(node)"])
-                    delegate?.peerDown(node)
-                }
+        if wasEstablished, let node = connection.nodeID, var connections = routes[node] {
+            connections.removeAll { $0 === connection }
+            routes[node] = connections.isEmpty ? nil : connections
+            if connections.isEmpty && !isClosed {
+                logger.info("peer down", metadata: ["node": "\(node)"])
+                delegate?.peerDown(node)
             }
         }
         if slot.connection === connection {
