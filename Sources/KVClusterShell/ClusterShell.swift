@@ -62,7 +62,9 @@ public final class ClusterShell: @unchecked Sendable {
     private var held = Deque<(ticket: DurabilityTicket, effects: [Effect])>()
     /// A peer flush is queued behind the events of this loop iteration (one write per peer for all of them).
     private var flushQueued = false
-    private var armed = false
+    /// The newest held ticket already asked of the log, and whether an end-of-tick request is due.
+    private var requested = DurabilityTicket.none
+    private var commitScheduled = false
     var stopped = false
     /// SWIM failure detection (see ClusterShell+Membership.swift).
     public let membershipConfig: MembershipConfig
@@ -391,7 +393,7 @@ public final class ClusterShell: @unchecked Sendable {
         } else {
             held.append((ticket, deferred))
             stats.heldBatches += 1
-            armIfNeeded()
+            scheduleCommit()
         }
     }
 
@@ -452,17 +454,23 @@ public final class ClusterShell: @unchecked Sendable {
         }
     }
 
-    private func armIfNeeded() {
-        guard !armed, let first = held.first else { return }
-        armed = true
-        let loop = self.loop
-        store.engine.whenAcknowledgeable(first.ticket) { [self] result in
-            loop.execute { self.durabilityResolved(result) }
+    /// At the end of the tick, asks the log once for the newest held write: one fsync (policy `always`)
+    /// covers every write of the tick, as `DurabilityNotifier` does for client connections.
+    private func scheduleCommit() {
+        guard !commitScheduled else { return }
+        commitScheduled = true
+        loop.execute { [self] in
+            commitScheduled = false
+            guard let newest = held.last?.ticket, newest > requested else { return }
+            requested = newest
+            let loop = self.loop
+            store.engine.whenAcknowledgeable(newest) { [self] result in
+                loop.execute { self.durabilityResolved(result) }
+            }
         }
     }
 
     private func durabilityResolved(_ result: Result<Void, StorageError>) {
-        armed = false
         if case .failure(let error) = result {
             // The log failed: nothing held may be acknowledged (the process exits on fatal storage errors).
             logger.critical("log failed, dropping \(held.count) held effect batches: \(error)")
@@ -473,7 +481,6 @@ public final class ClusterShell: @unchecked Sendable {
             held.removeFirst()
             execute(first.effects)
         }
-        armIfNeeded()
     }
 }
 

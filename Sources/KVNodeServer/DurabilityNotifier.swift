@@ -3,9 +3,11 @@ import KVStorage
 import NIOCore
 
 /// One per event loop: gathers the connections of that loop whose replies wait for an fsync
-/// (policy `always`) and asks the storage engine about only the oldest of them. When that fsync
-/// lands, a single hop back to the loop releases every connection it covers, so a group commit
-/// costs one cross-thread wake-up per loop instead of one per connection.
+/// (policy `always`). At the end of the tick it asks the storage engine about the newest write the
+/// tick made, once: that request is the commit point, so one fsync covers every write of the tick
+/// (asking on the first write would start an fsync for that write alone and leave the rest of the
+/// tick a whole fsync behind). When the fsync lands, a single hop back to the loop releases every
+/// connection it covers: one cross-thread wake-up per loop, not one per connection.
 ///
 /// Confined to its event loop: every method runs on `loop` (checked in debug builds).
 final class DurabilityNotifier: @unchecked Sendable {
@@ -15,7 +17,9 @@ final class DurabilityNotifier: @unchecked Sendable {
     private let engine: StorageEngine
     /// In ticket order: tickets grow monotonically and a loop registers them in the order it makes them.
     private var waiters = Deque<(ticket: DurabilityTicket, resume: Resume)>()
-    private var armed = false
+    /// The newest ticket already asked of the engine.
+    private var requested = DurabilityTicket.none
+    private var commitScheduled = false
 
     init(loop: EventLoop, engine: StorageEngine) {
         self.loop = loop
@@ -26,20 +30,23 @@ final class DurabilityNotifier: @unchecked Sendable {
     func wait(for ticket: DurabilityTicket, _ resume: @escaping Resume) {
         loop.assertInEventLoop()
         waiters.append((ticket, resume))
-        armIfNeeded()
+        guard !commitScheduled else { return }
+        commitScheduled = true
+        loop.assumeIsolated().execute { [self] in requestCommit() }
     }
 
-    private func armIfNeeded() {
-        guard !armed, let oldest = waiters.first else { return }
-        armed = true
+    /// End of tick: one request for the newest waiting write covers all older ones.
+    private func requestCommit() {
+        commitScheduled = false
+        guard let newest = waiters.last?.ticket, newest > requested else { return }
+        requested = newest
         let loop = self.loop
-        engine.whenAcknowledgeable(oldest.ticket) { [self] result in
+        engine.whenAcknowledgeable(newest) { [self] result in
             loop.execute { self.fire(result) }
         }
     }
 
     private func fire(_ result: Result<Void, StorageError>) {
-        armed = false
         if case .failure = result {
             let all = waiters
             waiters.removeAll()
@@ -51,6 +58,5 @@ final class DurabilityNotifier: @unchecked Sendable {
             ready.append(waiters.removeFirst().resume)
         }
         for resume in ready { resume(.success(())) }
-        armIfNeeded()
     }
 }

@@ -105,7 +105,13 @@ struct Recovery {
                         logger.error("corrupt record skipped", metadata: ["segment": "\(id)", "offset": "\(offset)", "reason": "\(reason)"])
                         report.corruptRecords.append(.init(segment: id, offset: offset, skippedBytes: skipped, reason: reason))
                     case let .tail(offset, reason):
-                        logger.warning("truncating damaged tail", metadata: ["segment": "\(id)", "offset": "\(offset)", "reason": "\(reason)"])
+                        if bytes[offset...].allSatisfy({ $0 == 0 }) {
+                            // Log space preallocated under `--fsync always` (or a zero-filled torn write):
+                            // nothing that was written is lost.
+                            logger.info("dropping zero-filled tail", metadata: ["segment": "\(id)", "offset": "\(offset)", "bytes": "\(bytes.count - offset)"])
+                        } else {
+                            logger.warning("truncating damaged tail", metadata: ["segment": "\(id)", "offset": "\(offset)", "reason": "\(reason)"])
+                        }
                         report.truncatedTails.append(.init(segment: id, offset: offset, droppedBytes: bytes.count - offset))
                         try truncate(id, to: offset)
                         info.totalBytes = offset

@@ -33,6 +33,10 @@ public struct StorageConfiguration: Sendable {
     /// ...and the closed segments hold at least this many dead bytes (default 512 MiB, as Bitcask's
     /// `dead_bytes_merge_trigger`: merging rewrites live data, so it should pay for itself).
     public var mergeMinDeadBytes: Int = 512 << 20
+    /// Under `.always`, how long appends that nobody waits for (`whenAcknowledgeable`) may sit in
+    /// memory before an idle log writer writes them anyway (default 50 ms). Writes someone waits for
+    /// are written at once: the wait is the commit request.
+    public var unrequestedWriteDelayMillis: Int = 50
     /// When true, a corrupt record in the middle of a segment makes `init` throw instead of skipping it.
     public var strictRecovery: Bool = false
     /// Milliseconds since the Unix epoch; used only for expiry decisions. Default: the wall clock.

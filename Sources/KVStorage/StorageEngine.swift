@@ -44,7 +44,9 @@ public final class StorageEngine: Sendable {
         self.control = control
         log = LogWriter(
             directory: configuration.directory, policy: configuration.fsync,
-            segmentSizeLimit: configuration.segmentSizeLimit, io: io, logger: logger,
+            segmentSizeLimit: configuration.segmentSizeLimit,
+            unrequestedPollNanos: UInt64(max(1, configuration.unrequestedWriteDelayMillis)) * 1_000_000,
+            io: io, logger: logger,
             recoveredSegments: recovered.segments, nextSequence: recovered.nextSequence,
             onFatal: { error in
                 if control.recordFatal(error) { configuration.onFatalError(error) }
