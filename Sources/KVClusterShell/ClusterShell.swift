@@ -62,8 +62,8 @@ public final class ClusterShell: @unchecked Sendable {
     private var held = Deque<(ticket: DurabilityTicket, effects: [Effect])>()
     /// A peer flush is queued behind the events of this loop iteration (one write per peer for all of them).
     private var flushQueued = false
-    /// The newest held ticket already asked of the log, and whether an end-of-tick request is due.
-    private var requested = DurabilityTicket.none
+    /// The commit request due at the end of the tick (held batches may carry `.none` behind real tickets).
+    private var requests = CommitRequests()
     private var commitScheduled = false
     var stopped = false
     /// SWIM failure detection (see ClusterShell+Membership.swift).
@@ -392,6 +392,7 @@ public final class ClusterShell: @unchecked Sendable {
             execute(deferred)
         } else {
             held.append((ticket, deferred))
+            requests.note(ticket)
             stats.heldBatches += 1
             scheduleCommit()
         }
@@ -461,8 +462,7 @@ public final class ClusterShell: @unchecked Sendable {
         commitScheduled = true
         loop.execute { [self] in
             commitScheduled = false
-            guard let newest = held.last?.ticket, newest > requested else { return }
-            requested = newest
+            guard let newest = requests.due() else { return }
             let loop = self.loop
             store.engine.whenAcknowledgeable(newest) { [self] result in
                 loop.execute { self.durabilityResolved(result) }

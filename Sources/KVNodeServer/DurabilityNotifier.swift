@@ -15,10 +15,10 @@ final class DurabilityNotifier: @unchecked Sendable {
 
     private let loop: EventLoop
     private let engine: StorageEngine
-    /// In ticket order: tickets grow monotonically and a loop registers them in the order it makes them.
+    /// In the order the loop registered them, which is not always ticket order (a read waits for the
+    /// older write it saw); they are released from the front, in that order.
     private var waiters = Deque<(ticket: DurabilityTicket, resume: Resume)>()
-    /// The newest ticket already asked of the engine.
-    private var requested = DurabilityTicket.none
+    private var requests = CommitRequests()
     private var commitScheduled = false
 
     init(loop: EventLoop, engine: StorageEngine) {
@@ -30,16 +30,17 @@ final class DurabilityNotifier: @unchecked Sendable {
     func wait(for ticket: DurabilityTicket, _ resume: @escaping Resume) {
         loop.assertInEventLoop()
         waiters.append((ticket, resume))
+        requests.note(ticket)
         guard !commitScheduled else { return }
         commitScheduled = true
         loop.assumeIsolated().execute { [self] in requestCommit() }
     }
 
-    /// End of tick: one request for the newest waiting write covers all older ones.
+    /// End of tick: one request for the newest waiting write covers all older ones (durability is
+    /// monotonic), so every waiter is covered by some request at or after it.
     private func requestCommit() {
         commitScheduled = false
-        guard let newest = waiters.last?.ticket, newest > requested else { return }
-        requested = newest
+        guard let newest = requests.due() else { return }
         let loop = self.loop
         engine.whenAcknowledgeable(newest) { [self] result in
             loop.execute { self.fire(result) }

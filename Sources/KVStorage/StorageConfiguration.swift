@@ -97,3 +97,27 @@ public struct WriteOutcome: Sendable {
         self.ticket = ticket
     }
 }
+
+/// The commit requests of one event loop under `.always`: every write the loop waits for is noted, and
+/// at the end of the tick `due()` names the one ticket to pass to `StorageEngine.whenAcknowledgeable`,
+/// the newest noted so far, or nil when an earlier request already covers everything (durability is
+/// monotonic, so that one request covers every older write). Waits need not arrive in ticket order
+/// and may carry `.none` (nothing to wait for): the newest is tracked, not the last.
+public struct CommitRequests: Sendable {
+    private var requested = DurabilityTicket.none
+    private var newest = DurabilityTicket.none
+
+    public init() {}
+
+    /// Notes a write someone waits for.
+    public mutating func note(_ ticket: DurabilityTicket) {
+        if ticket > newest { newest = ticket }
+    }
+
+    /// The ticket to request now, if any; it counts as requested from then on.
+    public mutating func due() -> DurabilityTicket? {
+        guard newest > requested else { return nil }
+        requested = newest
+        return newest
+    }
+}

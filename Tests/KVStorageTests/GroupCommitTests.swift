@@ -25,6 +25,23 @@ struct GroupCommitTests {
         return result.withLock { $0! }
     }
 
+    @Test func theCommitRequestIsTheNewestNotedTicketNotTheLast() {
+        var r = CommitRequests()
+        #expect(r.due() == nil, "nothing noted, nothing to request")
+        // A batch with a write, then one that waits for nothing behind it (the shell holds those too):
+        // asking for the last one (.none) would leave the write unrequested.
+        r.note(DurabilityTicket(sequence: 10))
+        r.note(.none)
+        #expect(r.due() == DurabilityTicket(sequence: 10))
+        #expect(r.due() == nil, "already requested")
+        // Out of order within a tick: a reply waiting for an older write it read, registered last.
+        r.note(DurabilityTicket(sequence: 14))
+        r.note(DurabilityTicket(sequence: 12))
+        #expect(r.due() == DurabilityTicket(sequence: 14))
+        r.note(DurabilityTicket(sequence: 13))
+        #expect(r.due() == nil, "13 is covered by the request for 14")
+    }
+
     @Test func oneCommitRequestCoversEveryEarlierAppendWithOneFsync() throws {
         try withTempDirectory { dir in
             let io = FaultyIO()
