@@ -74,6 +74,8 @@ final class LogWriter: @unchecked Sendable {
     private var zeroedEnd = 0
     /// The open segment is zero-extended ahead of its data (policy `always`, until an extension fails).
     private var preallocating = false
+    /// The open segment was zero-extended (at least attempted) since it was last cut back to its data.
+    private var extended = false
     /// errno of a failed seek back to the data's end: the next write would land in the wrong place.
     private var seekFailed: Int32 = 0
 
@@ -262,7 +264,7 @@ final class LogWriter: @unchecked Sendable {
             var syncNanos: [UInt64] = []
             do throws(StorageError) {
                 for chunk in chunks {
-                    try writeChunk(chunk.bytes, segment: chunk.segment)
+                    try writeChunk(chunk.bytes, segment: chunk.segment, closing: true)
                     try trimPreallocation()
                     if policy != .no || stopping {
                         syncNanos.append(try sync())
@@ -349,7 +351,8 @@ final class LogWriter: @unchecked Sendable {
         policy == .everysec && dirty && monotonicNanos() >= lastSyncNanos + 1_000_000_000
     }
 
-    private func writeChunk(_ bytes: ByteSink, segment: UInt32) throws(StorageError) {
+    /// Writes `bytes` at the end of `segment`'s data; `closing`: the segment ends with them (no extension).
+    private func writeChunk(_ bytes: ByteSink, segment: UInt32, closing: Bool = false) throws(StorageError) {
         if seekFailed != 0 { throw .io("lseek", seekFailed, fdPath) }
         if fd < 0 || fdSegment != segment {
             if fd >= 0 {
@@ -364,6 +367,7 @@ final class LogWriter: @unchecked Sendable {
             fdOffset = Int(lseek(fd, 0, SEEK_END))
             if fdOffset < 0 { throw .io("lseek", errno, p) }
             zeroedEnd = fdOffset
+            extended = false
             preallocating = policy == .always
             fdSegment = segment
             fdPath = p
@@ -371,7 +375,7 @@ final class LogWriter: @unchecked Sendable {
         }
         try io.write(fd, bytes.bytes, path: fdPath)
         fdOffset += bytes.count
-        if preallocating && zeroedEnd - fdOffset < Self.preallocationChunk / 2 { preallocate() }
+        if preallocating && !closing && zeroedEnd - fdOffset < Self.preallocationChunk / 2 { preallocate() }
     }
 
     /// Zero-extends the open segment by `preallocationChunk` past its data (policy `always`).
@@ -386,6 +390,7 @@ final class LogWriter: @unchecked Sendable {
     /// A failed extension (a full disk) is not an error: the segment just goes on appending.
     private func preallocate() {
         let start = max(zeroedEnd, fdOffset)
+        extended = true  // even a failed (partial) extension may have lengthened the file
         guard lseek(fd, off_t(start), SEEK_SET) >= 0 else { preallocating = false; return }
         var ok = true
         Self.zeroChunk.withUnsafeBytes { zeros in
@@ -399,9 +404,10 @@ final class LogWriter: @unchecked Sendable {
 
     /// Cuts a preallocated segment back to its data before its last fdatasync (segment close, shutdown).
     private func trimPreallocation() throws(StorageError) {
-        guard fd >= 0, zeroedEnd > fdOffset else { return }
+        guard fd >= 0, extended else { return }
         try io.truncate(fd, length: fdOffset, path: fdPath)
         zeroedEnd = fdOffset
+        extended = false
         dirty = true
     }
 
