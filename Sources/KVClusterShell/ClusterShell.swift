@@ -64,7 +64,6 @@ public final class ClusterShell: @unchecked Sendable {
     private var flushQueued = false
     /// The commit request due at the end of the tick (held batches may carry `.none` behind real tickets).
     private var requests = CommitRequests()
-    private var commitScheduled = false
     var stopped = false
     /// SWIM failure detection (see ClusterShell+Membership.swift).
     public let membershipConfig: MembershipConfig
@@ -392,9 +391,8 @@ public final class ClusterShell: @unchecked Sendable {
             execute(deferred)
         } else {
             held.append((ticket, deferred))
-            requests.note(ticket)
             stats.heldBatches += 1
-            scheduleCommit()
+            if requests.note(ticket) { loop.execute { [self] in requestCommit() } }
         }
     }
 
@@ -457,16 +455,11 @@ public final class ClusterShell: @unchecked Sendable {
 
     /// At the end of the tick, asks the log once for the newest held write: one fsync (policy `always`)
     /// covers every write of the tick, as `DurabilityNotifier` does for client connections.
-    private func scheduleCommit() {
-        guard !commitScheduled else { return }
-        commitScheduled = true
-        loop.execute { [self] in
-            commitScheduled = false
-            guard let newest = requests.due() else { return }
-            let loop = self.loop
-            store.engine.whenAcknowledgeable(newest) { [self] result in
-                loop.execute { self.durabilityResolved(result) }
-            }
+    private func requestCommit() {
+        guard let newest = requests.due() else { return }
+        let loop = self.loop
+        store.engine.whenAcknowledgeable(newest) { [self] result in
+            loop.execute { self.durabilityResolved(result) }
         }
     }
 

@@ -19,7 +19,6 @@ final class DurabilityNotifier: @unchecked Sendable {
     /// older write it saw); they are released from the front, in that order.
     private var waiters = Deque<(ticket: DurabilityTicket, resume: Resume)>()
     private var requests = CommitRequests()
-    private var commitScheduled = false
 
     init(loop: EventLoop, engine: StorageEngine) {
         self.loop = loop
@@ -30,16 +29,12 @@ final class DurabilityNotifier: @unchecked Sendable {
     func wait(for ticket: DurabilityTicket, _ resume: @escaping Resume) {
         loop.assertInEventLoop()
         waiters.append((ticket, resume))
-        requests.note(ticket)
-        guard !commitScheduled else { return }
-        commitScheduled = true
-        loop.assumeIsolated().execute { [self] in requestCommit() }
+        if requests.note(ticket) { loop.assumeIsolated().execute { [self] in requestCommit() } }
     }
 
     /// End of tick: one request for the newest waiting write covers all older ones (durability is
     /// monotonic), so every waiter is covered by some request at or after it.
     private func requestCommit() {
-        commitScheduled = false
         guard let newest = requests.due() else { return }
         let loop = self.loop
         engine.whenAcknowledgeable(newest) { [self] result in

@@ -106,16 +106,21 @@ public struct WriteOutcome: Sendable {
 public struct CommitRequests: Sendable {
     private var requested = DurabilityTicket.none
     private var newest = DurabilityTicket.none
+    private var scheduled = false
 
     public init() {}
 
-    /// Notes a write someone waits for.
-    public mutating func note(_ ticket: DurabilityTicket) {
+    /// Notes a write someone waits for. True when the caller must schedule `due()` for the end of the
+    /// tick: the first note since the last `due()`.
+    public mutating func note(_ ticket: DurabilityTicket) -> Bool {
         if ticket > newest { newest = ticket }
+        defer { scheduled = true }
+        return !scheduled
     }
 
     /// The ticket to request now, if any; it counts as requested from then on.
     public mutating func due() -> DurabilityTicket? {
+        scheduled = false
         guard newest > requested else { return nil }
         requested = newest
         return newest

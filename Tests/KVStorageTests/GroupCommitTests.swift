@@ -30,15 +30,20 @@ struct GroupCommitTests {
         #expect(r.due() == nil, "nothing noted, nothing to request")
         // A batch with a write, then one that waits for nothing behind it (the shell holds those too):
         // asking for the last one (.none) would leave the write unrequested.
-        r.note(DurabilityTicket(sequence: 10))
-        r.note(.none)
+        let first = r.note(DurabilityTicket(sequence: 10))
+        let second = r.note(.none)
+        #expect(first, "the first note of a tick schedules the request")
+        #expect(!second, "later notes of the same tick do not")
         #expect(r.due() == DurabilityTicket(sequence: 10))
         #expect(r.due() == nil, "already requested")
         // Out of order within a tick: a reply waiting for an older write it read, registered last.
-        r.note(DurabilityTicket(sequence: 14))
-        r.note(DurabilityTicket(sequence: 12))
+        let newTick = r.note(DurabilityTicket(sequence: 14))
+        let sameTick = r.note(DurabilityTicket(sequence: 12))
+        #expect(newTick, "a new tick schedules again")
+        #expect(!sameTick)
         #expect(r.due() == DurabilityTicket(sequence: 14))
-        r.note(DurabilityTicket(sequence: 13))
+        let afterDue = r.note(DurabilityTicket(sequence: 13))
+        #expect(afterDue)
         #expect(r.due() == nil, "13 is covered by the request for 14")
     }
 
