@@ -244,6 +244,10 @@ def main():
         # Not a failure: a write may time out while its replicas are busy (debug builds on a loaded machine);
         # what must hold is that no acknowledged write is lost (checked below).
         print(f"     writes not acknowledged during the join: {len(w.errors)} of {len(w.errors) + len(w.acked)}")
+        fields = [info(c, i) for i in range(6)]
+        print(f"     transfers resent {sum(f.get('cluster_rebalance_retries', 0) for f in fields)} times, hint deliveries "
+              f"resent {sum(f.get('cluster_handoff_retries', 0) for f in fields)} times, "
+              f"members declared down {sum(f.get('cluster_members_declared_down', 0) for f in fields)} times")
         sizes, total = check_copies(c, range(6), len(data), "after the join", w.unacked, acked=data)
         share = sizes["n6"] / total if total else 0
         received = info(c, 5).get("cluster_rebalance_keys_received")

@@ -28,6 +28,12 @@ public struct ClusterConfig: Sendable, Equatable {
     public var hintCapacity: Int = 100_000
     /// Most handoff messages sent per handoff tick.
     public var handoffBatch: Int = 64
+    /// Most rebalancing transfers a node keeps unacknowledged: further keys wait for acknowledgements, so
+    /// a slow new owner slows its senders down instead of drowning in resends.
+    public var transferWindow: Int = 256
+    /// A handoff or transfer not acknowledged within `requestTimeout` is sent again after
+    /// `requestTimeout << min(attempts - 1, retryBackoffSteps)`: 1, 2, 4 … timeouts between tries.
+    public var retryBackoffSteps: Int = 3
     /// Rebalancing's bandwidth cap: most value bytes a node streams to new owners per handoff tick
     /// (nil: only `handoffBatch` bounds it). A key larger than the cap still goes, alone in its tick.
     public var rebalanceBytesPerTick: Int? = nil
@@ -55,6 +61,9 @@ public struct ClusterConfig: Sendable, Equatable {
     public var plantedBug: PlantedBug? = nil
 
     public init() {}
+
+    /// How long after its `attempts`-th send an unacknowledged handoff or transfer is sent again.
+    func retryDelay(attempts: Int) -> Tick { requestTimeout << Tick(min(max(attempts - 1, 0), retryBackoffSteps)) }
 
     /// Clamps a per-request quorum to `1...n`.
     func quorum(_ requested: Int?, default d: Int) -> Int { max(1, min(n, requested ?? d)) }

@@ -38,6 +38,11 @@ public struct ClusterNode {
     var transition: (previous: Placement, since: Tick)?
     /// What rebalancing moved, since this node started.
     public internal(set) var rebalanceStats = RebalanceStats()
+    /// Handoffs sent and not yet acknowledged, by hint sequence: when and how often (memory only;
+    /// after a restart every hint is simply sent again).
+    var handoffsInFlight: [UInt64: (sentAt: Tick, attempts: Int)] = [:]
+    /// Handoffs sent again after no acknowledgement.
+    public internal(set) var handoffRetries = 0
 
     /// Builds the node's memory state from its durable store (a fresh start or a restart).
     public init(id: NodeID, membership: Membership, config: ClusterConfig, store: any LocalStore) {

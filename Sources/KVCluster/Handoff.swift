@@ -1,23 +1,42 @@
 extension ClusterNode {
     /// The periodic handoff tick: expire hints past the window, deliver the rest to owners believed up.
+    /// A delivery not acknowledged yet is sent again only after `ClusterConfig.retryDelay`, and at most
+    /// `transferWindow` deliveries wait for acknowledgement at once, so an overloaded owner is not flooded.
     mutating func handoffTick(now: Tick, out: inout Output) {
         var sent = 0
+        var outstanding = handoffsInFlight.count
+        var held: [UInt64: (sentAt: Tick, attempts: Int)] = [:]
         for hint in store.allHints() {
             if now >= hint.createdAt && now - hint.createdAt > config.hintWindow {
                 store.removeHint(owner: hint.owner, key: hint.key)
                 dropIfOnlyHinted(hint.key)
                 continue
             }
+            let previous = handoffsInFlight[hint.sequence]
+            if let previous { held[hint.sequence] = previous }
             guard sent < config.handoffBatch, believesUp(hint.owner) else { continue }
-            if sendHandoff(hint, out: &out) { sent += 1 }
+            if let previous {
+                guard now >= previous.sentAt &+ config.retryDelay(attempts: previous.attempts) else { continue }
+            } else {
+                guard outstanding < config.transferWindow else { continue }
+            }
+            if sendHandoff(hint, out: &out) {
+                held[hint.sequence] = (now, (previous?.attempts ?? 0) + 1)
+                if previous == nil { outstanding += 1 } else { handoffRetries += 1 }
+                sent += 1
+            }
         }
+        handoffsInFlight = held
     }
 
-    /// Delivers every hint held for `owner` (it just came back).
+    /// Delivers every hint held for `owner` (it just came back), whatever was sent before.
     mutating func deliverHints(to owner: NodeID, now: Tick, out: inout Output) {
         var sent = 0
         for hint in store.allHints() where hint.owner == owner && sent < config.handoffBatch {
-            if sendHandoff(hint, out: &out) { sent += 1 }
+            if sendHandoff(hint, out: &out) {
+                handoffsInFlight[hint.sequence] = (now, 1)
+                sent += 1
+            }
         }
     }
 
@@ -30,6 +49,7 @@ extension ClusterNode {
     /// The owner stored a hinted copy: drop the hint if no newer write came since, and the copy once
     /// this node holds no hint for the key and is not one of its true replicas.
     mutating func handoffAcknowledged(hint sequence: UInt64, key: [UInt8], by owner: NodeID) {
+        handoffsInFlight[sequence] = nil
         guard let hint = store.hint(owner: owner, key: key), hint.sequence == sequence else { return }
         store.removeHint(owner: owner, key: key)
         dropIfOnlyHinted(key)

@@ -71,6 +71,7 @@ struct RebalancePass {
         var key: [UInt8]
         var owner: NodeID
         var sentAt: Tick
+        var attempts = 1
     }
 
     var isDone: Bool { next >= keys.count && inFlight.isEmpty }
@@ -95,8 +96,9 @@ extension ClusterNode {
         rebalanceStats.changes += 1
     }
 
-    /// One step of the pass, on the handoff tick: retries what was not acknowledged, then sends the
-    /// next batch of keys.
+    /// One step of the pass, on the handoff tick: retries what was not acknowledged (after
+    /// `ClusterConfig.retryDelay`), then sends the next batch of keys while fewer than `transferWindow`
+    /// transfers wait for acknowledgement.
     mutating func rebalanceTick(now: Tick, out: inout Output) {
         guard var pass = rebalance else { return }
         var sent = 0
@@ -104,7 +106,7 @@ extension ClusterNode {
         for id in pass.inFlight.keys.sorted() {
             guard sent < config.handoffBatch else { break }
             let t = pass.inFlight[id]!
-            guard now >= t.sentAt &+ config.requestTimeout && believesUp(t.owner) else { continue }
+            guard now >= t.sentAt &+ config.retryDelay(attempts: t.attempts) && believesUp(t.owner) else { continue }
             guard let object = store.object(for: t.key) else {
                 // Dropped meanwhile (its hint was handed off): nothing left to send or to wait for.
                 pass.inFlight[id] = nil
@@ -112,12 +114,13 @@ extension ClusterNode {
                 continue
             }
             pass.inFlight[id]!.sentAt = now
+            pass.inFlight[id]!.attempts += 1
             out.send(.transfer(id: id, key: t.key, object: object.siblings), to: t.owner, self: self.id)
             rebalanceStats.retries += 1
             sent += 1
         }
         var bytes = 0
-        while sent < config.handoffBatch && pass.next < pass.keys.count
+        while sent < config.handoffBatch && pass.next < pass.keys.count && pass.inFlight.count < config.transferWindow
             && (config.rebalanceBytesPerTick.map { bytes < $0 } ?? true) {
             let key = pass.keys[pass.next]
             pass.next += 1

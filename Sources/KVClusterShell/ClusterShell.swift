@@ -137,6 +137,7 @@ public final class ClusterShell: @unchecked Sendable {
             heldEffectBatches: held.count, stats: stats, antiEntropy: antiEntropy?.totals,
             rebalance: rebalanceStats)
         s.ringMembers = ring.count
+        s.handoffRetries = node?.handoffRetries ?? 0
         s.rebalancing = isRebalancing
         s.leaveState = leaveState
         s.localHealth = swim?.localHealth ?? 0
@@ -486,6 +487,8 @@ public struct ClusterSnapshot: Sendable {
     public var missingSeeds: [String] = []
     public var pendingRequests = 0
     public var hints = 0
+    /// Hint deliveries sent again after no acknowledgement.
+    public var handoffRetries = 0
     public var heldEffectBatches = 0
     public var stats = ClusterShellStats()
     /// Anti-entropy totals (nil when it is off).

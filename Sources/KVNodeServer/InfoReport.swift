@@ -142,6 +142,7 @@ extension CommandExecutor {
             ("cluster_last_write_wins", c.lastWriteWins ? "1" : "0"),
             ("cluster_pending_requests", String(s.pendingRequests)),
             ("cluster_hints", String(s.hints)),
+            ("cluster_handoff_retries", String(s.handoffRetries)),
             ("cluster_held_effect_batches", String(s.heldEffectBatches)),
             ("cluster_client_requests", String(s.stats.clientRequests)),
             ("cluster_peer_messages_in", String(s.stats.peerMessagesIn)),

@@ -1,0 +1,81 @@
+import KVCluster
+import KVPartitioning
+import KVVersioning
+import Testing
+
+/// A peer that is believed up but does not answer (overloaded, or its acks are lost) must not be flooded:
+/// unacknowledged handoffs and transfers are resent after a growing delay, and a sender keeps at most
+/// `transferWindow` transfers waiting for acknowledgement.
+@Suite struct FlowControlTests {
+    /// Fires the handoff timer on `nodes` every `handoffInterval` for `duration` ticks.
+    func tick(_ h: Harness, nodes: [NodeID], for duration: Tick) {
+        let end = h.now + duration
+        while h.now < end {
+            h.now += h.config.handoffInterval
+            for id in nodes { h.event(id, .timer(.handoff)) }
+            h.pump()
+        }
+    }
+
+    @Test func anUnacknowledgedHandoffIsResentWithBackoffNotEveryTick() {
+        let h = Harness()
+        let key = "k4"
+        let p = h.primaries(key)
+        let owner = p[1]
+        h.isolated = [owner]
+        h.announce(owner, up: false)
+        guard case .written? = h.put(p[0], key, "while-down") else { Issue.record("not written"); return }
+        guard let fallback = h.ids.first(where: { h.stores[$0]!.hintCount > 0 }) else { Issue.record("no hint"); return }
+        // The owner is believed up again but its acknowledgements never come back.
+        h.event(fallback, .peerUp(owner))
+        h.sent.removeAll()
+        // 10 s of handoff ticks (40 at 250 ms). Resends come 1, 2, 4, 8 s apart, so 3 fit; one per tick would be 40.
+        tick(h, nodes: [fallback], for: 10_000)
+        let handoffs = h.sent.filter { if case .handoff = $0.message { return $0.to == owner } else { return false } }
+        #expect(handoffs.count == 3)
+        #expect(h.nodes[fallback]!.handoffRetries == 3)
+        // Once it answers, the hint is delivered and dropped.
+        h.isolated = []
+        tick(h, nodes: [fallback], for: 10_000)
+        #expect(strings(h.local(owner, key)) == ["while-down"])
+        #expect(h.stores[fallback]!.hintCount == 0)
+    }
+
+    @Test func rebalancingKeepsAtMostAWindowOfTransfersInFlightToASilentOwner() throws {
+        var config = ClusterConfig()
+        config.transferWindow = 10
+        let h = Harness(nodes: 4, config: config)
+        let keys = (0..<400).map { "key\($0)" }
+        for k in keys { guard case .written? = h.put(h.ids[0], k, "v-\(k)") else { Issue.record("write \(k)"); return } }
+        let all = h.ids + ["n4"]
+        let grown = try Membership(all.map { Node(id: $0) })
+        let store = InMemoryLocalStore()
+        h.stores["n4"] = store
+        h.nodes["n4"] = ClusterNode(id: "n4", membership: grown, config: h.config, store: store)
+        h.perform(h.nodes["n4"]!.handle(.start, now: h.now), of: "n4")
+        for old in h.ids { h.event(old, .membershipChanged(grown)) }
+        h.isolated = ["n4"]
+        h.sent.removeAll()
+        tick(h, nodes: h.ids, for: 10_000)
+        for sender in h.ids {
+            var perKey: [[UInt8]: Int] = [:]
+            for s in h.sent where s.from == sender && s.to == "n4" {
+                if case .transfer(_, let key, _) = s.message { perKey[key, default: 0] += 1 }
+            }
+            // Without a window every key n4 gains would go out in the first ticks (64 per tick), each
+            // resent every second.
+            #expect(perKey.count <= 10, "\(sender) sent \(perKey.count) distinct keys to a silent owner")
+            #expect(perKey.values.allSatisfy { $0 <= 4 }, "\(sender) resent a transfer more than 3 times in 10 s")
+        }
+        // Once n4 answers, the pass completes and n4 holds exactly the keys it now replicates.
+        h.isolated = []
+        for _ in 0..<400 where all.contains(where: { h.nodes[$0]!.isRebalancing }) {
+            tick(h, nodes: all, for: h.config.handoffInterval)
+        }
+        #expect(!all.contains { h.nodes[$0]!.isRebalancing })
+        let placement = h.nodes["n4"]!.placement
+        for k in keys where placement.primaries(for: Array(k.utf8)).contains("n4") {
+            #expect(strings(h.local("n4", k)) == ["v-\(k)"], "n4 should hold \(k)")
+        }
+    }
+}
