@@ -52,3 +52,31 @@ struct KeyNamingTests {
         }
     }
 }
+
+@Suite("Decimal key digits")
+struct KeyDigitTests {
+    /// Every power of ten, its neighbours, and a seeded spread of values print as Swift's own `String(v)`:
+    /// checks the loop-free digit count and the four-digit writer at every length from 1 to 19 digits.
+    @Test func numbersPrintAsDecimal() {
+        var values: [Int64] = [0, 1, 9, 10, 11, 99, 100, 101, Int64.max, Int64.max - 1]
+        var p: Int64 = 1
+        for _ in 0..<18 {
+            p *= 10
+            values += [p - 1, p, p + 1, p * 2 - 1]
+        }
+        var x: UInt64 = 0x9E37_79B9_7F4A_7C15
+        for _ in 0..<10_000 {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17
+            values.append(Int64(bitPattern: x >> (x % 63)) & .max)
+        }
+        let namer = KeyNamer(prefix: "", hashed: false)
+        for v in values {
+            #expect(namer.key(v) == String(v), "\(v)")
+            #expect(KeyNamer.decimalDigitCount(UInt64(v)) == String(v).count, "\(v)")
+        }
+        for v in [UInt64.max, 10_000_000_000_000_000_000, 9_999_999_999_999_999_999] {
+            #expect(KeyNamer.decimalDigitCount(v) == String(v).count, "\(v)")
+        }
+        #expect(KeyNamer(prefix: "", hashed: false).key(-12_345) == "-12345")
+    }
+}

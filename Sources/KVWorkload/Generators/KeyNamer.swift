@@ -59,7 +59,18 @@ public struct KeyNamer: Sendable, Equatable {
         let pairs = Self.digitPairs.utf8Start
         var end = at + digits
         var v = magnitude
-        while v >= 100 {
+        // Four digits per division (two table lookups), then pairs, then the last one or two.
+        while v >= 10_000 {
+            let chunk = Int(v % 10_000)
+            v /= 10_000
+            let high = chunk / 100, low = chunk % 100
+            end -= 4
+            out.storeBytes(of: pairs[2 * high], toByteOffset: end, as: UInt8.self)
+            out.storeBytes(of: pairs[2 * high + 1], toByteOffset: end + 1, as: UInt8.self)
+            out.storeBytes(of: pairs[2 * low], toByteOffset: end + 2, as: UInt8.self)
+            out.storeBytes(of: pairs[2 * low + 1], toByteOffset: end + 3, as: UInt8.self)
+        }
+        if v >= 100 {
             let r = Int(v % 100)
             v /= 100
             end -= 2
@@ -80,15 +91,40 @@ public struct KeyNamer: Sendable, Equatable {
     static let digitPairs: StaticString =
         "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
 
+    /// Decimal digits of `v` without a loop: the bit length gives the count or one less (log10(2) ≈
+    /// 1233 / 4096), and one comparison with the power of ten settles it.
     @inlinable
     static func decimalDigitCount(_ v: UInt64) -> Int {
-        var count = 1
-        var threshold: UInt64 = 10
-        while count < 20 && v >= threshold {
-            count += 1
-            threshold = threshold &* 10
+        let bits = 64 - (v | 1).leadingZeroBitCount
+        let guess = (bits &* 1233) >> 12  // floor(log10(2^bits)): the count is guess or guess + 1
+        return guess + ((v | 1) >= powerOfTen(guess) ? 1 : 0)  // v | 1: zero has one digit
+    }
+
+    /// 10^e for e in 0...19 (a switch of constants, which the compiler turns into a table lookup).
+    @inlinable
+    static func powerOfTen(_ e: Int) -> UInt64 {
+        switch e {
+        case 0: return 1
+        case 1: return 10
+        case 2: return 100
+        case 3: return 1_000
+        case 4: return 10_000
+        case 5: return 100_000
+        case 6: return 1_000_000
+        case 7: return 10_000_000
+        case 8: return 100_000_000
+        case 9: return 1_000_000_000
+        case 10: return 10_000_000_000
+        case 11: return 100_000_000_000
+        case 12: return 1_000_000_000_000
+        case 13: return 10_000_000_000_000
+        case 14: return 100_000_000_000_000
+        case 15: return 1_000_000_000_000_000
+        case 16: return 10_000_000_000_000_000
+        case 17: return 100_000_000_000_000_000
+        case 18: return 1_000_000_000_000_000_000
+        default: return 10_000_000_000_000_000_000
         }
-        return count
     }
 
     /// The key for `keyNumber` as a String (convenient, allocates: not for the hot path).
