@@ -83,10 +83,16 @@ public struct HistogramSet: Sendable {
     /// Bit i is set when `slots[i]` holds a histogram: testing it is cheaper than testing the Optional,
     /// which copies the histogram struct out to compare it with nil.
     private var created: UInt64 = 0
+    /// Exact sum of the values recorded in each slot (ns), so a mean needs no walk over the buckets and
+    /// is exact rather than bucket-rounded. Valid for slot i while bit i of `summed` is set: a histogram
+    /// set from outside (read back from an interval log) comes without one.
+    private var sums: [UInt64]
+    private var summed: UInt64 = 0
 
     public init() {
         precondition(HistogramSlot.count <= 64, "HistogramSet.created has one bit per slot")
         slots = Array(repeating: nil, count: HistogramSlot.count)
+        sums = Array(repeating: 0, count: HistogramSlot.count)
     }
 
     /// Records `nanoseconds` (clamped to the trackable range) in `slot`.
@@ -97,15 +103,19 @@ public struct HistogramSet: Sendable {
         // back, as this did before, copied its ~100 bytes twice per operation), no Optional get/set.
         if created & (1 << UInt64(slot)) == 0 {
             created |= 1 << UInt64(slot)
+            summed |= 1 << UInt64(slot)
             slots[slot] = .latency()
         }
         slots.withUnsafeMutableBufferPointer { _ = $0[slot]!.record(value) }
+        sums.withUnsafeMutableBufferPointer { $0[slot] &+= value }
     }
 
     public subscript(slot: HistogramSlot) -> LatencyHistogram? {
         get { slots[slot.index] }
         set {
             if newValue == nil { created &= ~(1 << UInt64(slot.index)) } else { created |= 1 << UInt64(slot.index) }
+            summed &= ~(1 << UInt64(slot.index))
+            sums[slot.index] = 0
             slots[slot.index] = newValue
         }
     }
@@ -114,13 +124,35 @@ public struct HistogramSet: Sendable {
     public mutating func add(_ other: HistogramSet) {
         for i in 0..<slots.count {
             guard let h = other.slots[i] else { continue }
+            let bit: UInt64 = 1 << UInt64(i)
             if slots[i] == nil {
                 slots[i] = h
-                created |= 1 << UInt64(i)
+                created |= bit
+                summed = (summed & ~bit) | (other.summed & bit)
+                sums[i] = other.sums[i]
             } else {
                 slots[i]!.add(h)
+                summed &= other.summed | ~bit
+                sums[i] &+= other.sums[i]
             }
         }
+    }
+
+    /// Count, exact mean (when every merged slot has its sum; else the histogram's bucket-based mean),
+    /// min, percentiles and max of the merge of the given slots.
+    public func stats(kinds: [OperationKind] = OperationKind.allCases, outcomes: [OperationOutcome] = OperationOutcome.allCases,
+                      measure: LatencyMeasure) -> LatencyStats {
+        var sum: UInt64 = 0
+        var exact = true
+        for kind in kinds {
+            for outcome in outcomes {
+                let i = HistogramSlot(kind: kind, outcome: outcome, measure: measure).index
+                guard created & (1 << UInt64(i)) != 0 else { continue }
+                sum &+= sums[i]
+                exact = exact && summed & (1 << UInt64(i)) != 0
+            }
+        }
+        return LatencyStats(merged(kinds: kinds, outcomes: outcomes, measure: measure), sum: exact ? sum : nil)
     }
 
     /// True when nothing was recorded.

@@ -17,7 +17,7 @@ public enum Reports {
         for kind in r.totals.kindsPresent {
             for measure in measures {
                 let name = measure.name(of: kind)
-                let s = LatencyStats(r.totals.merged(kinds: [kind], measure: measure))
+                let s = r.totals.stats(kinds: [kind], measure: measure)
                 out += "[\(name)], Operations, \(s.count)\n"
                 out += "[\(name)], AverageLatency(us), \(fixed(s.meanMicros, 3))\n"
                 out += "[\(name)], MinLatency(us), \(fixed(s.minMicros, 3))\n"
@@ -53,15 +53,14 @@ public enum Reports {
         let measures: [LatencyMeasure] = r.openLoop ? [.service, .intended] : [.service]
         for measure in measures {
             for kind in r.totals.kindsPresent {
-                out += summaryRow(measure.name(of: kind), r.totals.merged(kinds: [kind], measure: measure), errors: r.errors(kind), r)
+                out += summaryRow(measure.name(of: kind), r.totals.stats(kinds: [kind], measure: measure), errors: r.errors(kind), r)
             }
-            out += summaryRow(measure == .service ? "OVERALL" : "Intended-OVERALL", r.totals.merged(measure: measure), errors: r.errors(), r)
+            out += summaryRow(measure == .service ? "OVERALL" : "Intended-OVERALL", r.totals.stats(measure: measure), errors: r.errors(), r)
         }
         return out
     }
 
-    static func summaryRow(_ name: String, _ h: LatencyHistogram?, errors: UInt64, _ r: RunResult) -> String {
-        let s = LatencyStats(h)
+    static func summaryRow(_ name: String, _ s: LatencyStats, errors: UInt64, _ r: RunResult) -> String {
         let rate = r.elapsedSeconds > 0 ? Double(s.count) / r.elapsedSeconds : 0
         let fields = [name, "\(s.count)", "\(errors)", fixed(rate, 1)]
             + [s.meanMicros, s.p50Micros, s.p90Micros, s.p99Micros, s.p999Micros, s.p9999Micros, s.maxMicros].map { fixed($0, 3) }
@@ -120,8 +119,8 @@ public enum Reports {
         var ops: [String] = []
         for kind in r.totals.kindsPresent {
             var fields = ["\"operation\":\"\(kind.ycsbName)\"", "\"errors\":\(r.errors(kind))"]
-            fields.append("\"service\":" + statsJSON(LatencyStats(r.totals.merged(kinds: [kind], measure: .service))))
-            if r.openLoop { fields.append("\"intended\":" + statsJSON(LatencyStats(r.totals.merged(kinds: [kind], measure: .intended)))) }
+            fields.append("\"service\":" + statsJSON(r.totals.stats(kinds: [kind], measure: .service)))
+            if r.openLoop { fields.append("\"intended\":" + statsJSON(r.totals.stats(kinds: [kind], measure: .intended))) }
             let outcomes = OperationOutcome.allCases.map { "\"\($0.ycsbStatus)\":\(r.totals.count(kind, $0))" }
             fields.append("\"outcomes\":{" + outcomes.joined(separator: ",") + "}")
             ops.append("{" + fields.joined(separator: ",") + "}")
@@ -136,8 +135,8 @@ public enum Reports {
             "\"start_time\":\(fixed(r.startTime, 3))", "\"scheduled\":\(r.scheduled)",
         ]
         if let ratio = r.nodeMaxOverMean { top.append("\"node_max_over_mean\":\(fixed(ratio, 4))") }
-        top.append("\"overall\":" + statsJSON(LatencyStats(r.totals.merged(measure: .service))))
-        if r.openLoop { top.append("\"overall_intended\":" + statsJSON(LatencyStats(r.totals.merged(measure: .intended)))) }
+        top.append("\"overall\":" + statsJSON(r.totals.stats(measure: .service)))
+        if r.openLoop { top.append("\"overall_intended\":" + statsJSON(r.totals.stats(measure: .intended))) }
         top.append("\"operations_detail\":[" + ops.joined(separator: ",") + "]")
         top.append("\"nodes\":[" + nodes.joined(separator: ",") + "]")
         top.append("\"notes\":[" + r.notes.map { "\"" + $0.replacingOccurrences(of: "\"", with: "'") + "\"" }.joined(separator: ",") + "]")

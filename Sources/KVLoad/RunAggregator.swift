@@ -12,13 +12,16 @@ public struct LatencyStats: Sendable, Equatable, Codable {
     public var p9999Micros: Double
     public var maxMicros: Double
 
-    public init(_ h: LatencyHistogram?) {
+    /// The statistics of `h`; `sum` is the exact sum of its values in ns when known (the mean is then
+    /// exact and costs no walk over the buckets), else the mean is HdrHistogram's bucket-based one.
+    public init(_ h: LatencyHistogram?, sum: UInt64? = nil) {
         guard let h, h.totalCount > 0 else {
             self = LatencyStats(count: 0, mean: 0, min: 0, p: [0, 0, 0, 0, 0], max: 0)
             return
         }
         func us(_ ns: UInt64) -> Double { Double(ns) / 1000 }
-        self = LatencyStats(count: h.totalCount, mean: h.mean / 1000, min: us(h.min),
+        let mean = sum.map { Double($0) / Double(h.totalCount) } ?? h.mean
+        self = LatencyStats(count: h.totalCount, mean: mean / 1000, min: us(h.min),
                             p: [50, 90, 99, 99.9, 99.99].map { us(h.valueAtPercentile($0)) }, max: us(h.max))
     }
 
@@ -134,8 +137,8 @@ public struct RunAggregator {
         for kind in set.kindsPresent {
             let errors = set.count(kind, .error) + set.count(kind, .timeout)
             for measure in measures {
-                let merged = set.merged(kinds: [kind], measure: measure)
-                rows.append(TimeseriesRow(second: index, operation: measure.name(of: kind), stats: LatencyStats(merged), errors: errors))
+                rows.append(TimeseriesRow(second: index, operation: measure.name(of: kind), stats: set.stats(kinds: [kind], measure: measure),
+                                          errors: errors))
             }
             logLines[kind.ycsbName, default: []].append(contentsOf: IntervalLog.lines(for: set, kind: kind, start: start, length: intervalSeconds))
         }

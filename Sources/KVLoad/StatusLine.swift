@@ -29,7 +29,7 @@ public final class StatusLine: @unchecked Sendable {
             let n = OperationOutcome.allCases.reduce(0) { $0 + interval.count(kind, $1) }
             count += n
             errors += interval.count(kind, .error) + interval.count(kind, .timeout)
-            let stats = LatencyStats(interval.merged(kinds: [kind], measure: .service))
+            let stats = interval.stats(kinds: [kind], measure: .service)
             parts.append("\(kind.ycsbName) p50=\(fixed(stats.p50Micros, 1)) p99=\(fixed(stats.p99Micros, 1))us")
         }
         var text = "\(String(repeating: " ", count: max(0, 4 - String(second + 1).count)))\(second + 1) s: "

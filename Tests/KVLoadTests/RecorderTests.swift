@@ -36,6 +36,38 @@ struct RecorderTests {
         }
     }
 
+    /// The mean is the exact mean of what was recorded, across merged worker sets and outcomes; a slot
+    /// read back without its sum (from an interval log) falls back to HdrHistogram's bucket-based mean.
+    @Test func meanIsExactAcrossMerges() {
+        var workers = [HistogramSet](repeating: HistogramSet(), count: 3)
+        var total: UInt64 = 0
+        var count: UInt64 = 0
+        for i in 0..<30_000 {
+            let value = UInt64(1_000 + (i * 7_919) % 5_000_000)  // 1 µs … 5 ms, spread
+            let outcome: OperationOutcome = i % 10 == 0 ? .notFound : .ok
+            workers[i % 3].record(value, in: HistogramSlot(kind: .read, outcome: outcome, measure: .service).index)
+            total += value
+            count += 1
+        }
+        var merged = HistogramSet()
+        for w in workers { merged.add(w) }
+        let stats = merged.stats(kinds: [.read], measure: .service)
+        #expect(stats.count == count)
+        #expect(stats.meanMicros == Double(total) / Double(count) / 1000)
+        // The bucket-based mean differs from the exact one (that is why the sum is kept), within 3 digits.
+        let bucketMean = try! #require(merged.merged(kinds: [.read], measure: .service)).mean / 1000
+        #expect(bucketMean != stats.meanMicros)
+        #expect(abs(bucketMean - stats.meanMicros) / stats.meanMicros < 0.001)
+        // A histogram set from outside has no sum: the merge falls back to the bucket-based mean.
+        var readBack = HistogramSet()
+        readBack[HistogramSlot(kind: .read, outcome: .ok, measure: .service)] = merged[HistogramSlot(kind: .read, outcome: .ok, measure: .service)]
+        var mixed = merged
+        mixed.add(readBack)
+        let fallback = mixed.stats(kinds: [.read], measure: .service)
+        let expected = try! #require(mixed.merged(kinds: [.read], measure: .service)).mean / 1000
+        #expect(fallback.meanMicros == expected)
+    }
+
     @Test func slotsIndexRoundTrip() {
         for i in 0..<HistogramSlot.count {
             #expect(HistogramSlot(index: i).index == i)
