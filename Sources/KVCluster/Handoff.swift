@@ -4,9 +4,13 @@ extension ClusterNode {
     /// `transferWindow` deliveries wait for acknowledgement at once, so an overloaded owner is not flooded.
     mutating func handoffTick(now: Tick, out: inout Output) {
         var sent = 0
-        var outstanding = handoffsInFlight.count
+        let hints = store.allHints()
+        // Only deliveries to owners believed up count against the window: a down owner's unacknowledged
+        // ones must not hold back hints for the others.
+        var outstanding = 0
+        for hint in hints where handoffsInFlight[hint.sequence] != nil && believesUp(hint.owner) { outstanding += 1 }
         var held: [UInt64: (sentAt: Tick, attempts: Int)] = [:]
-        for hint in store.allHints() {
+        for hint in hints {
             if now >= hint.createdAt && now - hint.createdAt > config.hintWindow {
                 store.removeHint(owner: hint.owner, key: hint.key)
                 dropIfOnlyHinted(hint.key)

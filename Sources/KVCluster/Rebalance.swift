@@ -119,8 +119,11 @@ extension ClusterNode {
             rebalanceStats.retries += 1
             sent += 1
         }
+        // Transfers to owners believed down wait for them and do not count against the window (they
+        // must not stall what goes to the others).
+        var outstanding = pass.inFlight.values.reduce(0) { $0 + (believesUp($1.owner) ? 1 : 0) }
         var bytes = 0
-        while sent < config.handoffBatch && pass.next < pass.keys.count && pass.inFlight.count < config.transferWindow
+        while sent < config.handoffBatch && pass.next < pass.keys.count && outstanding < config.transferWindow
             && (config.rebalanceBytesPerTick.map { bytes < $0 } ?? true) {
             let key = pass.keys[pass.next]
             pass.next += 1
@@ -141,6 +144,7 @@ extension ClusterNode {
             for owner in owners where owner != id {
                 let transferID = nextRequestID()
                 pass.inFlight[transferID] = .init(key: key, owner: owner, sentAt: now)
+                if believesUp(owner) { outstanding += 1 }
                 out.send(.transfer(id: transferID, key: key, object: object.siblings), to: owner, self: id)
                 rebalanceStats.keysSent += 1
                 let size = object.siblings.siblings.reduce(0) { $0 + $1.value.count }

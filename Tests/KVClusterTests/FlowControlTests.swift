@@ -78,4 +78,30 @@ import Testing
             #expect(strings(h.local("n4", k)) == ["v-\(k)"], "n4 should hold \(k)")
         }
     }
+
+    @Test func aDownOwnerDoesNotHoldBackTransfersToTheOthers() throws {
+        var config = ClusterConfig()
+        config.transferWindow = 5
+        let h = Harness(nodes: 5, config: config)
+        let keys = (0..<400).map { "key\($0)" }
+        for k in keys { guard case .written? = h.put(h.ids[0], k, "v-\(k)") else { Issue.record("write \(k)"); return } }
+        // n4 leaves; n1, one of the new owners, is down and silent the whole time.
+        let remaining = try Membership(h.ids.filter { $0 != "n4" }.map { Node(id: $0) })
+        let before = h.placement
+        h.isolated = ["n1"]
+        h.announce("n1", up: false)
+        for id in h.ids { h.event(id, .membershipChanged(remaining)) }
+        tick(h, nodes: h.ids.filter { $0 != "n1" }, for: 30_000)
+        let after = h.nodes["n0"]!.placement
+        // Every key that gained n0, n2 or n3 as an owner reached it, though n1's transfers never complete.
+        var moved = 0
+        for k in keys {
+            let gained = after.primaries(for: Array(k.utf8)).filter { !before.primaries(for: Array(k.utf8)).contains($0) && $0 != "n1" }
+            for owner in gained {
+                moved += 1
+                #expect(strings(h.local(owner, k)) == ["v-\(k)"], "\(owner) should have received \(k)")
+            }
+        }
+        #expect(moved > 10)
+    }
 }
