@@ -104,4 +104,38 @@ import Testing
         }
         #expect(moved > 10)
     }
+
+    @Test func aDownOwnerDoesNotHoldBackHintDeliveriesToTheOthers() throws {
+        var config = ClusterConfig()
+        config.transferWindow = 1
+        let h = Harness(nodes: 5, config: config)
+        // n1 and n2 are silent but believed up: n0 coordinates one write for each and keeps a hint for the
+        // replica that never confirmed (the other two replicas make W).
+        func key(owner: NodeID) -> String {
+            // The stamping primary (the first) answers; `owner` is one of the other two.
+            (0..<1_000).map { "k\($0)" }.first { k in
+                let p = h.primaries(k)
+                return p[1...].contains(owner) && !p.contains("n0") && !p.contains(owner == "n1" ? "n2" : "n1")
+            }!
+        }
+        let k1 = key(owner: "n1"), k2 = key(owner: "n2")
+        h.isolated = ["n1", "n2"]
+        for k in [k1, k2] { guard case .written? = h.put("n0", k, "v-\(k)") else { Issue.record("write \(k)"); return } }
+        for t in h.timers where t.node == "n0" { if case .request = t.timer { h.event("n0", .timer(t.timer)) } }
+        #expect(h.stores["n0"]!.hint(owner: "n1", key: Array(k1.utf8)) != nil)
+        #expect(h.stores["n0"]!.hint(owner: "n2", key: Array(k2.utf8)) != nil)
+        func handoffs(to owner: NodeID) -> Int {
+            h.sent.filter { if case .handoff = $0.message { return $0.from == "n0" && $0.to == owner } else { return false } }.count
+        }
+        h.sent.removeAll()
+        tick(h, nodes: ["n0"], for: h.config.handoffInterval)
+        // Window 1: one delivery goes out, the other waits for it.
+        #expect(handoffs(to: "n1") + handoffs(to: "n2") == 1)
+        let first: NodeID = handoffs(to: "n1") == 1 ? "n1" : "n2"
+        let second: NodeID = first == "n1" ? "n2" : "n1"
+        // The first owner is declared down: its unacknowledged delivery stops counting, the other one goes.
+        h.event("n0", .peerDown(first))
+        tick(h, nodes: ["n0"], for: h.config.handoffInterval)
+        #expect(handoffs(to: second) == 1)
+    }
 }
