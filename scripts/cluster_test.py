@@ -241,7 +241,7 @@ def anti_entropy(kvnode, work):
         base = c.client(0, timeout=30).pipeline(transaction=False)
         for k in range(20000):
             base.set(f"base{k}", value)
-        base.execute()
+        base.execute(raise_on_error=False)  # filler for the trees: a NOTACK on a loaded machine does not matter
         c.kill9(2)
         time.sleep(0.5)
         r = c.client(0)
