@@ -7,16 +7,6 @@ import Testing
 /// unacknowledged handoffs and transfers are resent after a growing delay, and a sender keeps at most
 /// `transferWindow` transfers waiting for acknowledgement.
 @Suite struct FlowControlTests {
-    /// Fires the handoff timer on `nodes` every `handoffInterval` for `duration` ticks.
-    func tick(_ h: Harness, nodes: [NodeID], for duration: Tick) {
-        let end = h.now + duration
-        while h.now < end {
-            h.now += h.config.handoffInterval
-            for id in nodes { h.event(id, .timer(.handoff)) }
-            h.pump()
-        }
-    }
-
     @Test func anUnacknowledgedHandoffIsResentWithBackoffNotEveryTick() {
         let h = Harness()
         let key = "k4"
@@ -30,13 +20,13 @@ import Testing
         h.event(fallback, .peerUp(owner))
         h.sent.removeAll()
         // 10 s of handoff ticks (40 at 250 ms). Resends come 1, 2, 4, 8 s apart, so 3 fit; one per tick would be 40.
-        tick(h, nodes: [fallback], for: 10_000)
+        h.tick(nodes: [fallback], for: 10_000)
         let handoffs = h.sent.filter { if case .handoff = $0.message { return $0.to == owner } else { return false } }
         #expect(handoffs.count == 3)
         #expect(h.nodes[fallback]!.handoffRetries == 3)
         // Once it answers, the hint is delivered and dropped.
         h.isolated = []
-        tick(h, nodes: [fallback], for: 10_000)
+        h.tick(nodes: [fallback], for: 10_000)
         #expect(strings(h.local(owner, key)) == ["while-down"])
         #expect(h.stores[fallback]!.hintCount == 0)
     }
@@ -46,17 +36,13 @@ import Testing
         config.transferWindow = 10
         let h = Harness(nodes: 4, config: config)
         let keys = (0..<400).map { "key\($0)" }
-        for k in keys { guard case .written? = h.put(h.ids[0], k, "v-\(k)") else { Issue.record("write \(k)"); return } }
+        guard h.putAll(keys, via: h.ids[0]) else { return }
         let all = h.ids + ["n4"]
         let grown = try Membership(all.map { Node(id: $0) })
-        let store = InMemoryLocalStore()
-        h.stores["n4"] = store
-        h.nodes["n4"] = ClusterNode(id: "n4", membership: grown, config: h.config, store: store)
-        h.perform(h.nodes["n4"]!.handle(.start, now: h.now), of: "n4")
-        for old in h.ids { h.event(old, .membershipChanged(grown)) }
+        h.join("n4", membership: grown)
         h.isolated = ["n4"]
         h.sent.removeAll()
-        tick(h, nodes: h.ids, for: 10_000)
+        h.tick(nodes: h.ids, for: 10_000)
         for sender in h.ids {
             var perKey: [[UInt8]: Int] = [:]
             for s in h.sent where s.from == sender && s.to == "n4" {
@@ -69,9 +55,7 @@ import Testing
         }
         // Once n4 answers, the pass completes and n4 holds exactly the keys it now replicates.
         h.isolated = []
-        for _ in 0..<400 where all.contains(where: { h.nodes[$0]!.isRebalancing }) {
-            tick(h, nodes: all, for: h.config.handoffInterval)
-        }
+        h.settle(nodes: all)
         #expect(!all.contains { h.nodes[$0]!.isRebalancing })
         let placement = h.nodes["n4"]!.placement
         for k in keys where placement.primaries(for: Array(k.utf8)).contains("n4") {
@@ -84,14 +68,14 @@ import Testing
         config.transferWindow = 5
         let h = Harness(nodes: 5, config: config)
         let keys = (0..<400).map { "key\($0)" }
-        for k in keys { guard case .written? = h.put(h.ids[0], k, "v-\(k)") else { Issue.record("write \(k)"); return } }
+        guard h.putAll(keys, via: h.ids[0]) else { return }
         // n4 leaves; n1, one of the new owners, is down and silent the whole time.
         let remaining = try Membership(h.ids.filter { $0 != "n4" }.map { Node(id: $0) })
         let before = h.placement
         h.isolated = ["n1"]
         h.announce("n1", up: false)
         for id in h.ids { h.event(id, .membershipChanged(remaining)) }
-        tick(h, nodes: h.ids.filter { $0 != "n1" }, for: 30_000)
+        h.tick(nodes: h.ids.filter { $0 != "n1" }, for: 30_000)
         let after = h.nodes["n0"]!.placement
         // Every key that gained n0, n2 or n3 as an owner reached it, though n1's transfers never complete.
         var moved = 0
@@ -120,7 +104,7 @@ import Testing
         }
         let k1 = key(owner: "n1"), k2 = key(owner: "n2")
         h.isolated = ["n1", "n2"]
-        for k in [k1, k2] { guard case .written? = h.put("n0", k, "v-\(k)") else { Issue.record("write \(k)"); return } }
+        guard h.putAll([k1, k2], via: "n0") else { return }
         for t in h.timers where t.node == "n0" { if case .request = t.timer { h.event("n0", .timer(t.timer)) } }
         #expect(h.stores["n0"]!.hint(owner: "n1", key: Array(k1.utf8)) != nil)
         #expect(h.stores["n0"]!.hint(owner: "n2", key: Array(k2.utf8)) != nil)
@@ -128,14 +112,14 @@ import Testing
             h.sent.filter { if case .handoff = $0.message { return $0.from == "n0" && $0.to == owner } else { return false } }.count
         }
         h.sent.removeAll()
-        tick(h, nodes: ["n0"], for: h.config.handoffInterval)
+        h.tick(nodes: ["n0"], for: h.config.handoffInterval)
         // Window 1: one delivery goes out, the other waits for it.
         #expect(handoffs(to: "n1") + handoffs(to: "n2") == 1)
         let first: NodeID = handoffs(to: "n1") == 1 ? "n1" : "n2"
         let second: NodeID = first == "n1" ? "n2" : "n1"
         // The first owner is declared down: its unacknowledged delivery stops counting, the other one goes.
         h.event("n0", .peerDown(first))
-        tick(h, nodes: ["n0"], for: h.config.handoffInterval)
+        h.tick(nodes: ["n0"], for: h.config.handoffInterval)
         #expect(handoffs(to: second) == 1)
     }
 }

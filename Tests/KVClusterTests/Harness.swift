@@ -1,6 +1,7 @@
 import KVCluster
 import KVPartitioning
 import KVVersioning
+import Testing
 
 /// Drives a few `ClusterNode`s by hand: messages are queued and delivered in order by `pump()`,
 /// except to or from isolated nodes (dropped); timers fire only when a test fires them.
@@ -100,6 +101,45 @@ final class Harness {
         pump()
         if case .value(let s) = replies[c] { return s }
         return nil
+    }
+
+    /// Writes `key` → `"v-" + key` for every key through `node`; records an issue and returns false at the
+    /// first write not acknowledged.
+    func putAll(_ keys: [String], via node: NodeID) -> Bool {
+        for k in keys {
+            guard case .written? = put(node, k, "v-\(k)") else {
+                Issue.record("write \(k)")
+                return false
+            }
+        }
+        return true
+    }
+
+    /// Adds node `id` with `membership` (started) and tells every original node about it.
+    func join(_ id: NodeID, membership: Membership) {
+        let store = InMemoryLocalStore()
+        stores[id] = store
+        nodes[id] = ClusterNode(id: id, membership: membership, config: config, store: store)
+        perform(nodes[id]!.handle(.start, now: now), of: id)
+        for old in ids { event(old, .membershipChanged(membership)) }
+    }
+
+    /// Fires the handoff timer on `nodes` every `handoffInterval`, delivering messages, for `duration` ticks.
+    func tick(nodes: [NodeID], for duration: Tick) {
+        let end = now + duration
+        while now < end {
+            now += config.handoffInterval
+            for id in nodes { event(id, .timer(.handoff)) }
+            pump()
+        }
+    }
+
+    /// Fires handoff ticks (time passing) until no node of `nodes` rebalances (at most 200 ticks).
+    func settle(nodes: [NodeID]) {
+        for _ in 0..<200 {
+            tick(nodes: nodes, for: config.handoffInterval)
+            if nodes.allSatisfy({ self.nodes[$0]?.isRebalancing == false }) { return }
+        }
     }
 
     func local(_ node: NodeID, _ key: String) -> SiblingSet { stores[node]!.object(for: Array(key.utf8))?.siblings ?? SiblingSet() }

@@ -4,35 +4,16 @@ import KVVersioning
 import Testing
 
 @Suite struct RebalanceTests {
-    /// Adds node `id` to a running harness with `membership` and tells every old node.
-    func join(_ h: Harness, _ id: NodeID, membership: Membership) {
-        let store = InMemoryLocalStore()
-        h.stores[id] = store
-        h.nodes[id] = ClusterNode(id: id, membership: membership, config: h.config, store: store)
-        h.perform(h.nodes[id]!.handle(.start, now: h.now), of: id)
-        for old in h.ids { h.event(old, .membershipChanged(membership)) }
-    }
-
-    /// Fires handoff ticks (time passing) until no node rebalances.
-    func settle(_ h: Harness, nodes: [NodeID]) {
-        for _ in 0..<200 {
-            h.now += h.config.handoffInterval
-            for id in nodes { h.event(id, .timer(.handoff)) }
-            h.pump()
-            if nodes.allSatisfy({ h.nodes[$0]?.isRebalancing == false }) { return }
-        }
-    }
-
     @Test func aJoiningNodeReceivesExactlyTheKeysItNowReplicatesAndOthersDropWhatTheyNoLongerOwn() throws {
         let h = Harness(nodes: 4)
         let keys = (0..<300).map { "key\($0)" }
-        for k in keys { guard case .written? = h.put(h.ids[0], k, "v-\(k)") else { Issue.record("write \(k)"); return } }
+        guard h.putAll(keys, via: h.ids[0]) else { return }
         h.pump()
         let before = h.placement
         let all = h.ids + ["n4"]
         let grown = try Membership(all.map { Node(id: $0) })
-        join(h, "n4", membership: grown)
-        settle(h, nodes: all)
+        h.join("n4", membership: grown)
+        h.settle(nodes: all)
         let after = h.nodes["n1"]!.placement
         var expectedOnNew = 0
         for k in keys {
@@ -93,7 +74,7 @@ import Testing
         h.pump()
         for id in h.ids where id != "n1" && id != "n0" { h.event(id, .membershipChanged(grown)) }
         h.event("n0", .membershipChanged(grown))
-        settle(h, nodes: all)
+        h.settle(nodes: all)
         for id in newPlacement.primaries(for: Array(key.utf8)) {
             #expect(strings(h.local(id, key)) == ["late"], "\(id) should hold the late write")
         }
@@ -113,14 +94,14 @@ import Testing
             h.request(h.ids[0], .plainSet(key: Array(key.utf8), value: Array(v.utf8), quorum: Quorum()))
             h.pump()
         }
-        join(h, "n4", membership: grown)  // no handoff tick yet: n4 holds nothing
+        h.join("n4", membership: grown)  // no handoff tick yet: n4 holds nothing
         #expect(h.local("n4", key).isEmpty)
         let c = h.request(h.ids[1], .plainSet(key: Array(key.utf8), value: Array("new".utf8), quorum: Quorum()))
         h.pump()
         #expect({ if case .written? = h.replies[c] { true } else { false } }())
         let stamper = h.sent.last { if case .stampPut = $0.message { true } else { false } }?.to
         #expect(stamper != "n4" && stamper.map { h.primaries(key).contains($0) } == true, "stamped by \(stamper ?? "-")")
-        settle(h, nodes: all)
+        h.settle(nodes: all)
         for id in newPlacement.primaries(for: Array(key.utf8)) {
             #expect(strings(h.local(id, key)) == ["new"], "\(id) holds \(strings(h.local(id, key)))")
         }
@@ -155,7 +136,7 @@ import Testing
         if handoffFirst {
             // The transfer to n4 is lost; the hint reaches the slow replica before the transfer is retried.
             h.isolated = ["n4"]
-            join(h, "n4", membership: grown)
+            h.join("n4", membership: grown)
             h.now += h.config.handoffInterval
             h.event(coordinator, .timer(.handoff))
             h.pump()
@@ -164,9 +145,9 @@ import Testing
             h.pump()
             #expect(strings(h.local(slow, key)) == ["v"])
         } else {
-            join(h, "n4", membership: grown)
+            h.join("n4", membership: grown)
         }
-        settle(h, nodes: all)
+        h.settle(nodes: all)
         for _ in 0..<5 {  // deliver what is left of the hints
             h.now += h.config.handoffInterval
             for id in all { h.event(id, .timer(.handoff)) }
