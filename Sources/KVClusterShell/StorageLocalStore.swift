@@ -27,11 +27,11 @@ public final class StorageLocalStore: LocalStore {
     private var failure: StorageError?
     /// Objects whose stored bytes failed to decode (reported, treated as absent).
     public private(set) var corruptObjects = 0
-    /// Decoded objects by key, each equal to what the engine holds for it. On overflow an arbitrary
-    /// entry goes (a random eviction, as cheap as the lookup it saves).
-    private var hot: [[UInt8]: StoredObject] = [:]
+    /// Decoded objects by key, each equal to what the engine holds for it; on overflow the CLOCK policy
+    /// picks the entry that goes (one not used since the hand last passed it).
+    private var hot: ClockCache<[UInt8], StoredObject>
     /// How many decoded objects `hot` keeps.
-    public let hotObjectCapacity: Int
+    public var hotObjectCapacity: Int { hot.capacity }
     /// Object reads served from `hot`, and reads that decoded the stored bytes.
     public private(set) var hotHits = 0
     public private(set) var hotMisses = 0
@@ -45,7 +45,7 @@ public final class StorageLocalStore: LocalStore {
     public init(engine: StorageEngine, logger: Logger, hotObjectCapacity: Int = 4096) {
         self.engine = engine
         self.logger = logger
-        self.hotObjectCapacity = max(0, hotObjectCapacity)
+        hot = ClockCache(capacity: hotObjectCapacity)
         epoch = Self.readCounter(engine, "epoch")
         incarnation = Self.readCounter(engine, "incarnation")
         for (key, value) in engine.entries(withPrefix: [Self.hintPrefix]) {
@@ -80,7 +80,7 @@ public final class StorageLocalStore: LocalStore {
     // MARK: LocalStore
 
     public func object(for key: [UInt8]) -> StoredObject? {
-        if let object = hot[key] {
+        if let object = hot.value(for: key) {
             hotHits += 1
             return object
         }
@@ -101,12 +101,12 @@ public final class StorageLocalStore: LocalStore {
         if write(Self.objectKey(key), ClusterCoding.encode(object)) {
             keepHot(object, for: key)
         } else {
-            hot[key] = nil  // the engine kept the old bytes (or none): so must the cache
+            hot.removeValue(for: key)  // the engine kept the old bytes (or none): so must the cache
         }
     }
 
     public func removeObject(for key: [UInt8]) {
-        hot[key] = nil
+        hot.removeValue(for: key)
         delete(Self.objectKey(key))
     }
 
@@ -114,9 +114,7 @@ public final class StorageLocalStore: LocalStore {
     public var hotObjectCount: Int { hot.count }
 
     private func keepHot(_ object: StoredObject, for key: [UInt8]) {
-        guard hotObjectCapacity > 0 else { return }
-        if hot.count >= hotObjectCapacity && hot[key] == nil { hot.remove(at: hot.startIndex) }
-        hot[key] = object
+        hot.setValue(object, for: key)
     }
 
     public func allHints() -> [Hint] { hints.values.sorted { $0.sequence < $1.sequence } }
