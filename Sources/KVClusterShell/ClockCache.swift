@@ -85,3 +85,46 @@ public struct ClockCache<Key: Hashable, Value> {
         }
     }
 }
+
+extension ClockCache {
+    /// Replaces the value of a cached key; false (and nothing cached) when `key` is not cached.
+    @discardableResult
+    public mutating func updateValue(_ value: Value, for key: Key) -> Bool {
+        guard slotOf[key] != nil else { return false }
+        setValue(value, for: key)
+        return true
+    }
+}
+
+/// An admission filter for a cache (TinyLFU's "doorkeeper", direct-mapped): a key is worth caching
+/// only when it was seen recently before. The first sighting only records the key's hash in a slot
+/// chosen by that hash; a second sighting before another key's hash overwrites the slot admits it.
+///
+/// Under a uniform load over many more keys than the cache holds, almost nothing is admitted, so the
+/// cache costs no inserts and evictions that could never pay off; a key read again soon (a hot key)
+/// is admitted at its second miss.
+public struct RecentSightings {
+    private var slots: [Int]
+    private let mask: Int
+
+    /// `slots` is rounded up to a power of two (at least 1).
+    public init(slots: Int) {
+        var n = 1
+        while n < slots { n <<= 1 }
+        self.slots = Array(repeating: 0, count: n)
+        mask = n - 1
+    }
+
+    /// True when `hash` was the last hash recorded in its slot (and clears the slot: a key is admitted
+    /// once per pair of sightings); otherwise records it and returns false.
+    public mutating func sawBefore(_ hash: Int) -> Bool {
+        let tag = hash == 0 ? 1 : hash  // 0 marks an empty slot
+        let i = tag & mask
+        if slots[i] == tag {
+            slots[i] = 0
+            return true
+        }
+        slots[i] = tag
+        return false
+    }
+}

@@ -9,7 +9,7 @@ import Logging
 /// every effect that depends on it (acks, replies) until the fsync policy is met (`takeTicket`). A write
 /// the engine refuses is remembered too (`takeFailure`): the shell then withholds the acknowledgements.
 /// Hints are mirrored in memory (loaded at start) because the handoff timer walks them all.
-/// Recently read and written objects are kept decoded (`hotObjectCapacity` of them), so a hot key is
+/// Objects read again soon after a read are kept decoded (`hotObjectCapacity` of them), so a hot key is
 /// served without decoding its stored bytes on every request; the log stays the only durable copy.
 /// Confined to the cluster shell's event loop like the `ClusterNode` that uses it.
 public final class StorageLocalStore: LocalStore {
@@ -30,6 +30,10 @@ public final class StorageLocalStore: LocalStore {
     /// Decoded objects by key, each equal to what the engine holds for it; on overflow the CLOCK policy
     /// picks the entry that goes (one not used since the hand last passed it).
     private var hot: ClockCache<[UInt8], StoredObject>
+    /// Which missed keys enter `hot`: those missed twice in a short while. A uniform load over many more
+    /// keys than `hot` holds then pays for no inserts and evictions (each write reads its key first, so
+    /// that read is where keys are admitted).
+    private var admission: RecentSightings
     /// How many decoded objects `hot` keeps.
     public var hotObjectCapacity: Int { hot.capacity }
     /// Object reads served from `hot`, and reads that decoded the stored bytes.
@@ -46,6 +50,7 @@ public final class StorageLocalStore: LocalStore {
         self.engine = engine
         self.logger = logger
         hot = ClockCache(capacity: hotObjectCapacity)
+        admission = RecentSightings(slots: 4 * max(1, hotObjectCapacity))
         epoch = Self.readCounter(engine, "epoch")
         incarnation = Self.readCounter(engine, "incarnation")
         for (key, value) in engine.entries(withPrefix: [Self.hintPrefix]) {
@@ -88,7 +93,7 @@ public final class StorageLocalStore: LocalStore {
         guard let bytes = engine.get(Self.objectKey(key)) else { return nil }
         do {
             let object = try ClusterCoding.decodeStoredObject(bytes)
-            keepHot(object, for: key)
+            if hotObjectCapacity > 0, admission.sawBefore(key.hashValue) { hot.setValue(object, for: key) }
             return object
         } catch {
             corruptObjects += 1
@@ -99,7 +104,7 @@ public final class StorageLocalStore: LocalStore {
 
     public func setObject(_ object: StoredObject, for key: [UInt8]) {
         if write(Self.objectKey(key), ClusterCoding.encode(object)) {
-            keepHot(object, for: key)
+            hot.updateValue(object, for: key)  // a key not cached stays so: only reads admit (see `admission`)
         } else {
             hot.removeValue(for: key)  // the engine kept the old bytes (or none): so must the cache
         }
@@ -112,10 +117,6 @@ public final class StorageLocalStore: LocalStore {
 
     /// Objects kept decoded now.
     public var hotObjectCount: Int { hot.count }
-
-    private func keepHot(_ object: StoredObject, for key: [UInt8]) {
-        hot.setValue(object, for: key)
-    }
 
     public func allHints() -> [Hint] { hints.values.sorted { $0.sequence < $1.sequence } }
 
