@@ -148,6 +148,14 @@ let package = Package(
             dependencies: nio + ["KVClusterControl", "KVScenario", "KVLoad", "KVSimulator", "RESP"]
         ),
         .target(name: "KVClusterControl", dependencies: nio + ["KVScenario", "KVLoad", "RESP"]),
+        // The default `embedded` binding: a whole cluster of shells in this process, linked in memory.
+        .target(
+            name: "KVEmbeddedCluster",
+            dependencies: nio + [
+                "KVClusterShell", "KVCluster", "KVStorage", "KVVersioning", "KVAntiEntropy", "KVLoad", "KVWorkload",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
 
         // Executables.
         .executableTarget(
@@ -164,7 +172,7 @@ let package = Package(
             name: "kvbench",
             dependencies: [
                 "KVRingLab", "KVPartitioning", "KVWorkload", "KVLoad", "KVSimulator", "KVCompare", "KVScenario", "KVClusterControl",
-                "KVMembership",
+                "KVMembership", "KVEmbeddedCluster", "KVCluster",
                 "CJemallocShim",
                 "KVTLS", "KVChaos",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -189,6 +197,10 @@ let package = Package(
             name: "KVLoadTests",
             dependencies: ["KVLoad", "KVWorkload", "RESP", "KVNodeServer",
                            .product(name: "Histogram", package: "hdrhistogram-swift")] + nio
+        ),
+        .testTarget(
+            name: "KVEmbeddedClusterTests",
+            dependencies: ["KVEmbeddedCluster", "KVClusterShell", "KVCluster", "KVLoad", "KVWorkload"]
         ),
         .testTarget(
             name: "KVClusterShellTests",

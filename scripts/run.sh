@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job: a YCSB workload (default workloads/workloada, 100k records, 1M operations) against the
-# embedded store (the default binding), then the same workload against a real kvnode process over RESP.
+# embedded in-process 3-node cluster (the default binding), then the same workload against a real kvnode process over RESP.
 # Results land in out/embedded and out/kvnode (summary.txt/csv/json, timeseries.csv, nodes.csv, .hlog).
 #   WORKLOAD=workloads/workloadb RECORDS=100000 OPS=1000000 scripts/run.sh
 set -euo pipefail
@@ -14,9 +14,9 @@ swift build -c release --product kvnode >/dev/null
 bin=.build/release
 mkdir -p out
 
-echo "== kvbench run embedded -P $workload (recordcount=$records operationcount=$ops)"
+echo "== kvbench run embedded -P $workload (in-process 3-node cluster; recordcount=$records operationcount=$ops)"
 "$bin/kvbench" run embedded -P "$workload" -p recordcount="$records" -p operationcount="$ops" \
-    --threads 2 --out out/embedded --quiet
+    --threads 8 --out out/embedded --quiet
 
 port=${PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}
 data=$(mktemp -d /tmp/kvnode-run.XXXXXX)

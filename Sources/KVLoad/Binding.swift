@@ -2,7 +2,8 @@ import KVWorkload
 
 /// The bindings `kvbench` can drive.
 public enum BindingKind: String, Sendable, CaseIterable {
-    /// An in-process `KVStorage` engine called directly from the worker threads (the default).
+    /// In process (the default): a whole cluster of shells (`KVEmbeddedCluster`), or with one node the
+    /// `KVStorage` engine called directly from the worker threads (`EmbeddedBinding`).
     case embedded
     /// A `kvnode` over RESP; against a cluster, each operation goes to a replica of its key.
     case kvnode
@@ -25,6 +26,13 @@ public struct OperationRequest {
 /// A per-thread session of an in-process binding: operations complete synchronously.
 public protocol SyncSession {
     mutating func perform(_ request: OperationRequest) -> OperationOutcome
+    /// Index (in the binding's `nodeNames`) of the node that served the last operation.
+    var lastNode: Int { get }
+}
+
+extension SyncSession {
+    /// One node: every operation is served by node 0.
+    public var lastNode: Int { 0 }
 }
 
 /// An in-process binding (`null`, `embedded`, test doubles): one session per worker thread.

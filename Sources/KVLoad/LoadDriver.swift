@@ -18,7 +18,8 @@ public enum LoadDriver {
         for worker in 0..<plan.threads {
             let thread = Thread {
                 var session = box.take(worker)
-                var core = WorkerCore(index: worker, plan: plan, start: start, collector: collector)
+                var core = WorkerCore(index: worker, plan: plan, start: start, collector: collector,
+                                      nodeCount: binding.nodeNames.count)
                 var values = RecordValues(spec: plan.spec, pool: pool)
                 runSyncWorker(&session, core: &core, values: &values, clock: clock)
                 values.deallocate()
@@ -50,7 +51,7 @@ public enum LoadDriver {
                     session.perform(OperationRequest(operation: op.operation, key: key, value: value, keyNamer: namer))
                 }
                 now = clock.now()
-                core.complete(op, outcome: outcome, now: now)
+                core.complete(op, outcome: outcome, now: now, node: session.lastNode)
             }
         }
     }

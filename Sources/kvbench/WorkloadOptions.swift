@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import KVCluster
+import KVEmbeddedCluster
 import KVLoad
 import KVScenario
 import KVStorage
@@ -8,7 +10,7 @@ import KVWorkload
 
 /// Options shared by `load` and `run`: the workload, the binding's connection settings, pacing and output.
 struct WorkloadOptions: ParsableArguments {
-    @Argument(help: "Binding: embedded (in-process store, default), kvnode, redis (any RESP server) or null (measures kvbench itself).")
+    @Argument(help: "Binding: embedded (an in-process Dynamo cluster, default), kvnode, redis (any RESP server) or null (measures kvbench itself).")
     var binding: String = "embedded"
 
     @Option(name: .customShort("P"), help: ArgumentHelp("A YCSB workload properties file (repeatable; later files win).", valueName: "file"))
@@ -74,6 +76,9 @@ struct WorkloadOptions: ParsableArguments {
     @Option(name: .long, help: "Data directory of the embedded store (default: a temporary directory removed at exit).")
     var embeddedDir: String?
 
+    @Option(name: .long, help: "Nodes of the embedded cluster (N = min(3, nodes), R = W = min(2, N)); 1 = the storage engine alone, called directly (no cluster: measures the storage path).")
+    var embeddedNodes: Int = 3
+
     @Flag(name: .long, help: "kvnode cluster: let any member coordinate any operation (round robin over free connections) instead of sending each to a replica of its key.")
     var noClusterRouting = false
 
@@ -130,11 +135,27 @@ struct WorkloadOptions: ParsableArguments {
             result = try LoadDriver.run(plan: plan, binding: NullBinding(), bindingName: "null", status: status)
         case .embedded:
             guard let policy = FsyncPolicy(rawValue: embeddedFsync) else { throw ValidationError("bad --embedded-fsync \(embeddedFsync)") }
-            let store = try EmbeddedBinding(directory: embeddedDir, fsync: policy)
-            defer { try? store.close() }
-            if phase == .run, embeddedDir == nil { try store.preload(spec: spec) }
-            result = try LoadDriver.run(plan: plan, binding: store, bindingName: "embedded", status: status)
-            if phase == .run, embeddedDir == nil { result.notes.append("embedded: the in-process store was preloaded with the load phase's records (unmeasured)") }
+            guard embeddedNodes >= 1 else { throw ValidationError("--embedded-nodes must be at least 1") }
+            let preload = phase == .run && embeddedDir == nil
+            if embeddedNodes == 1 {
+                let store = try EmbeddedBinding(directory: embeddedDir, fsync: policy)
+                defer { try? store.close() }
+                if preload { try store.preload(spec: spec) }
+                result = try LoadDriver.run(plan: plan, binding: store, bindingName: "embedded", status: status)
+            } else {
+                var config = ClusterConfig()
+                config.n = min(config.n, embeddedNodes)
+                config.r = min(config.r, config.n)
+                config.w = min(config.w, config.n)
+                let cluster = try InProcessCluster(nodes: embeddedNodes, directory: embeddedDir, fsync: policy, config: config)
+                defer { try? cluster.shutdown() }
+                let binding = EmbeddedClusterBinding(cluster: cluster)
+                if preload { try binding.preload(spec: spec) }
+                result = try LoadDriver.run(plan: plan, binding: binding, bindingName: "embedded", status: status)
+                result.notes.append("embedded: an in-process cluster of \(embeddedNodes) nodes, N=\(config.n) R=\(config.r) W=\(config.w); "
+                                    + "each operation coordinated by its key's first replica")
+            }
+            if preload { result.notes.append("embedded: the in-process store was preloaded with the load phase's records (unmeasured)") }
         case .kvnode where scenario != nil:
             let file = try ScenarioFile.load(path: scenario!)
             let kvnodePath = kvnode ?? siblingKVNode()
