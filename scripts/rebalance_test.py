@@ -209,14 +209,29 @@ def main():
             c.wait_ready(i, members_up=5)
         data = {}
         r = c.client(0, timeout=10)
-        for start in range(0, a.keys, 1000):
-            p = r.pipeline(transaction=False)
-            for k in range(start, min(a.keys, start + 1000)):
-                key, value = f"pre-{k}", f"value-{k}-" + "x" * 80
-                p.set(key, value)
-                data[key] = value
-            p.execute()
-        check_copies(c, range(5), len(data), "preloaded on 5 nodes")
+        # A write a slow replica did not confirm in time (NOTACK, loaded machine) is written again, up to 3
+        # times; one never acknowledged is left out of `data` and counted as unacknowledged (any number of
+        # copies may exist).
+        pending = [(f"pre-{k}", f"value-{k}-" + "x" * 80) for k in range(a.keys)]
+        for _ in range(3):
+            retry = []
+            for start in range(0, len(pending), 1000):
+                chunk = pending[start:start + 1000]
+                p = r.pipeline(transaction=False)
+                for key, value in chunk:
+                    p.set(key, value)
+                for (key, value), result in zip(chunk, p.execute(raise_on_error=False)):
+                    if result is True:
+                        data[key] = value
+                    else:
+                        retry.append((key, value))
+            pending = retry
+            if not pending:
+                break
+        pre_unacked = [key for key, _ in pending]
+        if pre_unacked:
+            print(f"     preload: {len(pre_unacked)} of {a.keys} writes not acknowledged after 3 tries (left out)", flush=True)
+        check_copies(c, range(5), len(data), "preloaded on 5 nodes", pre_unacked)
 
         print("== join: a sixth node starts with --join while writers run")
         w = Writers(c, [0, 1, 2, 3, 4])
@@ -248,7 +263,7 @@ def main():
         print(f"     transfers resent {sum(f.get('cluster_rebalance_retries', 0) for f in fields)} times, hint deliveries "
               f"resent {sum(f.get('cluster_handoff_retries', 0) for f in fields)} times, "
               f"members declared down {sum(f.get('cluster_members_declared_down', 0) for f in fields)} times")
-        sizes, total = check_copies(c, range(6), len(data), "after the join", w.unacked, acked=data)
+        sizes, total = check_copies(c, range(6), len(data), "after the join", w.unacked + pre_unacked, acked=data)
         share = sizes["n6"] / total if total else 0
         received = info(c, 5).get("cluster_rebalance_keys_received")
         sent = sum(info(c, i).get("cluster_rebalance_keys_sent", 0) for i in range(5))
@@ -276,7 +291,7 @@ def main():
             expect(False, "the node that left refuses client requests")
         except redis.RedisError as e:
             expect("left the cluster" in str(e), f"the node that left refuses client requests ({str(e)[:60]})")
-        check_copies(c, others, len(data), "after the leave", w.unacked, acked=data)
+        check_copies(c, others, len(data), "after the leave", w.unacked + pre_unacked, acked=data)
         check_all_readable(c, data, others, "after the leave")
         c.procs[1].terminate()
         c.procs[1].wait()
@@ -289,7 +304,7 @@ def main():
         if took is None:
             show(c, survivors)
         expect(took is not None, f"the ring dropped n3 and its replicas were re-created ({took and round(took, 2)} s)")
-        check_copies(c, survivors, len(data), "after the removal", w.unacked, acked=data)
+        check_copies(c, survivors, len(data), "after the removal", w.unacked + pre_unacked, acked=data)
         check_all_readable(c, data, survivors, "after the removal")
     finally:
         c.stop_all()

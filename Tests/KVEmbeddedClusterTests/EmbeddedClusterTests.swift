@@ -14,6 +14,22 @@ struct EmbeddedClusterTests {
         try WorkloadSpec(properties: WorkloadProperties(properties))
     }
 
+    /// Preloads the load phase's records into `cluster`, then runs `s` on `threads` worker threads.
+    private func preloadAndRun(_ cluster: InProcessCluster, _ s: WorkloadSpec, threads: Int) throws -> RunResult {
+        let binding = EmbeddedClusterBinding(cluster: cluster)
+        try binding.preload(spec: s)
+        return try LoadDriver.run(plan: RunPlan(spec: s, phase: .run, threads: threads), binding: binding, bindingName: "embedded")
+    }
+
+    /// The keys of the first `count` operations of one thread's stream (the same seed gives the same ones).
+    private func keys(of s: WorkloadSpec, _ phase: WorkloadPhase, count: Int) -> [[UInt8]] {
+        var stream = OperationStream(spec: s, phase: phase)
+        return (0..<count).map { _ in
+            _ = stream.next()
+            return stream.withKey { Array($0) }
+        }
+    }
+
     /// Every replica's own stored set for `key` (`KV.GETLOCAL` on each node).
     private func localValues(_ cluster: InProcessCluster, _ key: [UInt8]) -> [[UInt8]?] {
         let waiter = InProcessCluster.Waiter()
@@ -36,14 +52,8 @@ struct EmbeddedClusterTests {
 
         // W=2 acknowledged each write on two replicas; the third gets it right after. Every node stores
         // every key (N=3 on 3 nodes), and all hold the same bytes.
-        var stream = OperationStream(spec: s, phase: .load)
-        var keys: [[UInt8]] = []
-        for _ in 0..<300 {
-            _ = stream.next()
-            keys.append(stream.withKey { Array($0) })
-        }
         let deadline = Date().addingTimeInterval(10)
-        var incomplete = keys
+        var incomplete = keys(of: s, .load, count: 300)
         while !incomplete.isEmpty && Date() < deadline {
             incomplete = incomplete.filter { key in
                 let values = localValues(cluster, key)
@@ -57,18 +67,12 @@ struct EmbeddedClusterTests {
     @Test func eachOperationIsCountedAtItsKeysOwner() throws {
         let cluster = try InProcessCluster(nodes: 3)
         defer { try? cluster.shutdown() }
-        let binding = EmbeddedClusterBinding(cluster: cluster)
         let s = try spec(["recordcount": "40", "operationcount": "600", "readproportion": "0.5", "updateproportion": "0.5",
                           "requestdistribution": "zipfian", "fieldcount": "1", "fieldlength": "8", "seed": "3"])
-        try binding.preload(spec: s)
-        let run = try LoadDriver.run(plan: RunPlan(spec: s, phase: .run, threads: 1), binding: binding, bindingName: "embedded")
+        let run = try preloadAndRun(cluster, s, threads: 1)
         // The same seed replays the same operations: tally each one at its key's first replica.
-        var stream = OperationStream(spec: s, phase: .run)
         var expected = [Int64](repeating: 0, count: 3)
-        for _ in 0..<600 {
-            _ = stream.next()
-            expected[cluster.owner(of: stream.withKey { Array($0) })] += 1
-        }
+        for key in keys(of: s, .run, count: 600) { expected[cluster.owner(of: key)] += 1 }
         #expect(run.nodeOperations == expected)
         #expect(expected.filter { $0 > 0 }.count >= 2)  // the keys' owners differ: the tally means something
         #expect(run.totals.count(.read, .ok) + run.totals.count(.update, .ok) == 600)
@@ -77,11 +81,9 @@ struct EmbeddedClusterTests {
     @Test func deletesAreTombstonesThatReadsDoNotFind() throws {
         let cluster = try InProcessCluster(nodes: 3)
         defer { try? cluster.shutdown() }
-        let binding = EmbeddedClusterBinding(cluster: cluster)
         let s = try spec(["recordcount": "100", "operationcount": "3000", "readproportion": "0.5", "updateproportion": "0",
                           "deleteproportion": "0.5", "fieldcount": "2", "fieldlength": "10", "seed": "5"])
-        try binding.preload(spec: s)
-        let run = try LoadDriver.run(plan: RunPlan(spec: s, phase: .run, threads: 2), binding: binding, bindingName: "embedded")
+        let run = try preloadAndRun(cluster, s, threads: 2)
         #expect(run.operations == 3000)
         #expect(run.totals.count(.read, .ok) > 0)
         #expect(run.totals.count(.read, .notFound) > 0)  // keys deleted earlier in the run
@@ -96,10 +98,8 @@ struct EmbeddedClusterTests {
         config.w = 2
         let cluster = try InProcessCluster(nodes: 2, config: config)
         defer { try? cluster.shutdown() }
-        let binding = EmbeddedClusterBinding(cluster: cluster)
         let s = try spec(["recordcount": "50", "operationcount": "500", "fieldcount": "1", "fieldlength": "10", "seed": "9"])
-        try binding.preload(spec: s)
-        let run = try LoadDriver.run(plan: RunPlan(spec: s, phase: .run, threads: 1), binding: binding, bindingName: "embedded")
+        let run = try preloadAndRun(cluster, s, threads: 1)
         #expect(run.totals.count(.read, .ok) + run.totals.count(.update, .ok) == 500)
         #expect(run.nodeNames == ["n1", "n2"])
     }
