@@ -57,15 +57,3 @@ int kv_jemalloc_is_process_allocator(void) {
 size_t kv_usable_size(void *ptr) {
     return malloc_usable_size(ptr);
 }
-
-int kv_jemalloc_set_background_thread(int enable) {
-    mallctl_fn ctl = lookup_mallctl();
-    if (ctl == NULL) return 0;
-    if (enable) {
-        /* One purging thread for every arena (jemalloc's default is one per CPU), like Redis. */
-        size_t one = 1;
-        ctl("max_background_threads", NULL, NULL, &one, sizeof(one));
-    }
-    _Bool value = enable ? 1 : 0;
-    return ctl("background_thread", NULL, NULL, &value, sizeof(value)) == 0;
-}

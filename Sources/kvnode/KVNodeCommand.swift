@@ -1,5 +1,4 @@
 import ArgumentParser
-import CJemallocShim
 import KVNodeServer
 import KVPeer
 import KVStorage
@@ -267,10 +266,6 @@ struct KVNodeCommand: AsyncParsableCommand {
             config.cluster = cluster
         }
 
-        // Purge jemalloc's unused pages on its own threads, not inline on the event loops (as Redis does).
-        if kv_jemalloc_set_background_thread(1) == 0, AllocatorInfo.read().isProcessAllocator {
-            logger.notice("jemalloc refused background_thread: page purging stays on the allocating threads")
-        }
         let server = NodeServer(configuration: config, logger: logger)
         do {
             try await server.start()

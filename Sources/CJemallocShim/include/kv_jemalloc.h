@@ -25,8 +25,3 @@ int kv_jemalloc_is_process_allocator(void);
 
 /// Bytes the allocator really reserved for a pointer (malloc_usable_size).
 size_t kv_usable_size(void *ptr);
-
-/// Turns jemalloc's background threads on or off (`background_thread`): with them, unused dirty pages
-/// are purged off the application's threads by one jemalloc thread, as Redis configures it. Returns 1 when
-/// jemalloc took it.
-int kv_jemalloc_set_background_thread(int enable);
