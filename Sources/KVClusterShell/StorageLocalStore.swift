@@ -93,7 +93,9 @@ public final class StorageLocalStore: LocalStore {
         guard let bytes = engine.get(Self.objectKey(key)) else { return nil }
         do {
             let object = try ClusterCoding.decodeStoredObject(bytes)
-            if hotObjectCapacity > 0, admission.sawBefore(Int(truncatingIfNeeded: Placement.hash(key))) { hot.setValue(object, for: key) }
+            if hotObjectCapacity > 0, admission.sawBefore(Int(truncatingIfNeeded: Placement.hash(key))) {
+                hot.setValue(object, for: key)
+            }
             return object
         } catch {
             corruptObjects += 1

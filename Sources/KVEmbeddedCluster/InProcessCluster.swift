@@ -73,15 +73,19 @@ public final class InProcessCluster: @unchecked Sendable {
         links = shells.map { InProcessLink(from: $0, peers: byID) }
         for (shell, link) in zip(shells, links) { shell.link = link }
         let all = shells
-        for shell in all {
-            try shell.loop.submit {
-                shell.start()
-                for other in all where other !== shell { shell.peerUp(other.nodeID, seedAddress: Self.address(other.nodeID)) }
-            }.wait()
+        do {
+            for shell in all {
+                try shell.loop.submit {
+                    shell.start()
+                    for other in all where other !== shell { shell.peerUp(other.nodeID, seedAddress: Self.address(other.nodeID)) }
+                }.wait()
+            }
+            try waitUntilReady()
+        } catch {
+            try? shutdown()
+            throw error
         }
-        try waitUntilReady()
     }
-
 
     /// A node's name in the membership (it has no socket: the address only identifies it).
     static func address(_ id: NodeID) -> String { "in-process:\(id)" }
