@@ -2,6 +2,7 @@ import Foundation
 import KVAntiEntropy
 import KVCluster
 import KVClusterShell
+import KVLoad
 import KVStorage
 import Logging
 import NIOCore
@@ -21,10 +22,10 @@ public final class InProcessCluster: @unchecked Sendable {
     /// The shells, by index (touch one only on its `loop`).
     public let shells: [ClusterShell]
     /// Where the nodes' data lives (`n1/`, `n2/`…).
-    public let directory: String
+    public var directory: String { data.path }
+    private let data: DataDirectory
     private let group: MultiThreadedEventLoopGroup
     private let engines: [StorageEngine]
-    private let removeOnShutdown: Bool
     private var placement: Placement?
     private let indexOf: [NodeID: Int]
     /// The peer links (each shell holds its own weakly).
@@ -35,13 +36,7 @@ public final class InProcessCluster: @unchecked Sendable {
     public init(nodes: Int, directory: String? = nil, fsync: FsyncPolicy = .no, config: ClusterConfig = ClusterConfig(),
                 antiEntropy: AntiEntropyConfig? = AntiEntropyConfig(), logLevel: Logger.Level = .warning) throws {
         precondition(nodes >= 1, "a cluster needs a node")
-        if let directory {
-            self.directory = directory
-            removeOnShutdown = false
-        } else {
-            self.directory = NSTemporaryDirectory() + "kvbench-cluster-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-            removeOnShutdown = true
-        }
+        data = DataDirectory(directory, temporaryPrefix: "kvbench-cluster")
         ids = (1...nodes).map { "n\($0)" }
         indexOf = Dictionary(uniqueKeysWithValues: ids.enumerated().map { ($1, $0) })
         let addresses = ids.map(Self.address)
@@ -52,8 +47,9 @@ public final class InProcessCluster: @unchecked Sendable {
         var shells: [ClusterShell] = []
         do {
             for id in ids {
-                try FileManager.default.createDirectory(atPath: "\(self.directory)/\(id)", withIntermediateDirectories: true)
-                var storage = StorageConfiguration(directory: "\(self.directory)/\(id)")
+                let nodeDirectory = "\(data.path)/\(id)"
+                try FileManager.default.createDirectory(atPath: nodeDirectory, withIntermediateDirectories: true)
+                var storage = StorageConfiguration(directory: nodeDirectory)
                 storage.fsync = fsync
                 let engine = try StorageEngine(configuration: storage, logger: logger)
                 engines.append(engine)
@@ -125,7 +121,7 @@ public final class InProcessCluster: @unchecked Sendable {
             do { try engine.close() } catch { if firstError == nil { firstError = error } }
         }
         try group.syncShutdownGracefully()
-        if removeOnShutdown { try? FileManager.default.removeItem(atPath: directory) }
+        data.removeIfTemporary()
         if let firstError { throw firstError }
     }
 

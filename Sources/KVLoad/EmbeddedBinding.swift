@@ -8,19 +8,13 @@ import Logging
 /// default, removed by `close()`).
 public final class EmbeddedBinding: SyncBinding {
     public let engine: StorageEngine
-    public let directory: String
-    let removeOnClose: Bool
+    let data: DataDirectory
+    public var directory: String { data.path }
 
     /// Opens (or creates) the store. `directory` nil = a new temporary directory.
     public init(directory: String? = nil, fsync: FsyncPolicy = .no) throws {
-        if let directory {
-            self.directory = directory
-            removeOnClose = false
-        } else {
-            self.directory = NSTemporaryDirectory() + "kvbench-embedded-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-            removeOnClose = true
-        }
-        var configuration = StorageConfiguration(directory: self.directory)
+        data = DataDirectory(directory, temporaryPrefix: "kvbench-embedded")
+        var configuration = StorageConfiguration(directory: data.path)
         configuration.fsync = fsync
         var logger = Logger(label: "kvbench.embedded")
         logger.logLevel = .warning
@@ -53,7 +47,7 @@ public final class EmbeddedBinding: SyncBinding {
 
     public func close() throws {
         try engine.close()
-        if removeOnClose { try? FileManager.default.removeItem(atPath: directory) }
+        data.removeIfTemporary()
     }
 }
 
