@@ -90,8 +90,9 @@ extension ClockCache {
     /// Replaces the value of a cached key; false (and nothing cached) when `key` is not cached.
     @discardableResult
     public mutating func updateValue(_ value: Value, for key: Key) -> Bool {
-        guard slotOf[key] != nil else { return false }
-        setValue(value, for: key)
+        guard let s = slotOf[key] else { return false }
+        slots[s]!.value = value
+        slots[s]!.referenced = true
         return true
     }
 }

@@ -142,8 +142,10 @@ public final class PeerTransport {
             return false
         }
         let payload: [UInt8]
-        if let last = lastEncoded, last.message == message {
-            payload = last.payload
+        if !Self.fansOut(message) {
+            payload = ClusterCoding.encode(message)
+        } else if lastEncoded?.message == message {
+            payload = lastEncoded!.payload
         } else {
             payload = ClusterCoding.encode(message)
             lastEncoded = (message, payload)
@@ -168,6 +170,16 @@ public final class PeerTransport {
         }
         stats.droppedSends += 1
         return false
+    }
+
+    /// Messages a coordinator sends to several replicas in a row (worth keeping encoded); answers go
+    /// to one node, and comparing them with the last message would only cost copies.
+    private static func fansOut(_ message: PeerMessage) -> Bool {
+        switch message {
+        case .replicate, .get, .repair, .reapTombstones, .membership: return true
+        case .stampPut, .stamped, .replicated, .got, .handoff, .handoffAck, .transfer, .transferAck, .antiEntropy:
+            return false
+        }
     }
 
     /// Flushes every connection that has queued frames (the shell calls it once per batch of effects).

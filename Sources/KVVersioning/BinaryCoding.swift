@@ -13,37 +13,39 @@ public enum VersionDecodingError: Error, Equatable, Sendable {
 /// actors, version vectors and sibling sets; `finish()` appends a 4-byte checksum (low half of
 /// XXH3-64) over everything before it. Shared by this module's codecs and the cluster's.
 public struct VarintWriter {
-    public private(set) var bytes: [UInt8] = []
+    /// The record so far (appended to only through this type's methods).
+    public var bytes: [UInt8] { storage }
+    @usableFromInline var storage: [UInt8] = []
 
     public init() {}
 
     /// A writer whose buffer holds `capacity` bytes before it grows: pass an estimate of the record
     /// (see `SiblingSet.encodedSizeEstimate`) so appending does not reallocate along the way.
-    public init(capacity: Int) { bytes.reserveCapacity(capacity) }
+    @inlinable public init(capacity: Int) { storage.reserveCapacity(capacity) }
 
-    public mutating func byte(_ b: UInt8) { bytes.append(b) }
+    @inlinable public mutating func byte(_ b: UInt8) { storage.append(b) }
 
-    public mutating func varint(_ v: UInt64) {
+    @inlinable public mutating func varint(_ v: UInt64) {
         var x = v
         while x >= 0x80 {
-            bytes.append(UInt8(x & 0x7F) | 0x80)
+            storage.append(UInt8(x & 0x7F) | 0x80)
             x >>= 7
         }
-        bytes.append(UInt8(x))
+        storage.append(UInt8(x))
     }
 
-    public mutating func blob(_ b: some Collection<UInt8>) {
+    @inlinable public mutating func blob(_ b: some Collection<UInt8>) {
         varint(UInt64(b.count))
-        bytes.append(contentsOf: b)
+        storage.append(contentsOf: b)
     }
 
     /// A length-prefixed UTF-8 string (appended straight from the string's storage).
-    public mutating func string(_ s: String) {
+    @inlinable public mutating func string(_ s: String) {
         varint(UInt64(s.utf8.count))
-        bytes.append(contentsOf: s.utf8)
+        storage.append(contentsOf: s.utf8)
     }
 
-    public mutating func actor(_ a: Actor) {
+    @inlinable public mutating func actor(_ a: Actor) {
         string(a.node)
         varint(UInt64(a.epoch))
     }
@@ -51,8 +53,8 @@ public struct VarintWriter {
     /// Appends the checksum and returns the finished bytes.
     public mutating func finish() -> [UInt8] {
         let sum = UInt32(truncatingIfNeeded: XXH3.hash(bytes, seed: 0x4B56_4456))
-        for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: sum >> UInt32(shift))) }
-        return bytes
+        for shift in stride(from: 0, to: 32, by: 8) { storage.append(UInt8(truncatingIfNeeded: sum >> UInt32(shift))) }
+        return storage
     }
 }
 
@@ -236,7 +238,7 @@ extension VarintWriter {
     }
 
     /// A dot: its actor, then its counter.
-    public mutating func dot(_ d: Dot) {
+    @inlinable public mutating func dot(_ d: Dot) {
         actor(d.actor)
         varint(d.counter)
     }
