@@ -8,8 +8,13 @@ public enum RESPEncoding {
     /// Number of decimal digits of `magnitude` (1 for 0).
     @inlinable
     public static func decimalDigits(_ magnitude: UInt64) -> Int {
-        var digits = 1
-        var probe = magnitude
+        // Lengths and counts in RESP are nearly always below 10,000: answer those without a loop.
+        if magnitude < 10 { return 1 }
+        if magnitude < 100 { return 2 }
+        if magnitude < 1000 { return 3 }
+        if magnitude < 10_000 { return 4 }
+        var digits = 5
+        var probe = magnitude / 10_000
         while probe >= 10 {
             probe /= 10
             digits += 1
@@ -20,6 +25,23 @@ public enum RESPEncoding {
     /// Stores the `digits` decimal digits of `magnitude` (`decimalDigits(magnitude)` of them) at `at`.
     @inlinable
     public static func storeDigits(of magnitude: UInt64, count digits: Int, at: UnsafeMutableRawPointer) {
+        if digits <= 3 {
+            // One to three digits (most bulk lengths): plain stores, no loop.
+            let m = Int(truncatingIfNeeded: magnitude)
+            let zero = UInt8(ascii: "0")
+            switch digits {
+            case 1:
+                at.storeBytes(of: zero &+ UInt8(truncatingIfNeeded: m), as: UInt8.self)
+            case 2:
+                at.storeBytes(of: zero &+ UInt8(truncatingIfNeeded: m / 10), as: UInt8.self)
+                at.storeBytes(of: zero &+ UInt8(truncatingIfNeeded: m % 10), toByteOffset: 1, as: UInt8.self)
+            default:
+                at.storeBytes(of: zero &+ UInt8(truncatingIfNeeded: m / 100), as: UInt8.self)
+                at.storeBytes(of: zero &+ UInt8(truncatingIfNeeded: m / 10 % 10), toByteOffset: 1, as: UInt8.self)
+                at.storeBytes(of: zero &+ UInt8(truncatingIfNeeded: m % 10), toByteOffset: 2, as: UInt8.self)
+            }
+            return
+        }
         var position = digits - 1
         var rest = magnitude
         repeat {

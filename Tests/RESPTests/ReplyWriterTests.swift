@@ -25,6 +25,32 @@ struct ReplyWriterTests {
         #expect(written { $0.writeRESPArrayHeader(Int(value)) } == "*\(value)\r\n")
     }
 
+    /// The digit helpers take shortcuts below 10,000 and loop above: every value up to 100,000, each power
+    /// of ten and its neighbours, and the largest magnitude must print as Swift prints them.
+    @Test func decimalDigitHelpersMatchSwiftsDecimalText() {
+        var probes = Array(UInt64(0)...100_000)
+        var power: UInt64 = 1
+        for _ in 0..<19 {
+            power *= 10
+            probes += [power - 1, power, power + 1]
+        }
+        probes += [UInt64.max - 1, UInt64.max]
+        var scratch = [UInt8](repeating: 0, count: 20)
+        for value in probes {
+            let digits = RESPEncoding.decimalDigits(value)
+            let text = String(value)
+            guard digits == text.utf8.count else {
+                Issue.record("decimalDigits(\(value)) = \(digits), expected \(text.utf8.count)")
+                return
+            }
+            scratch.withUnsafeMutableBytes { RESPEncoding.storeDigits(of: value, count: digits, at: $0.baseAddress!) }
+            guard String(decoding: scratch[0..<digits], as: UTF8.self) == text else {
+                Issue.record("storeDigits(\(value)) wrote \(String(decoding: scratch[0..<digits], as: UTF8.self))")
+                return
+            }
+        }
+    }
+
     @Test func bulkStrings() {
         #expect(written { $0.writeRESPBulkString("hello") } == "$5\r\nhello\r\n")
         #expect(written { $0.writeRESPBulkString("") } == "$0\r\n\r\n")
