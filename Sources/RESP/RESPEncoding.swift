@@ -23,7 +23,7 @@ public enum RESPEncoding {
     }
 
     /// Stores the `digits` decimal digits of `magnitude` (`decimalDigits(magnitude)` of them) at `at`.
-    @inlinable
+    @inlinable @inline(__always)
     public static func storeDigits(of magnitude: UInt64, count digits: Int, at: UnsafeMutableRawPointer) {
         if digits <= 3 {
             // One to three digits (most bulk lengths): plain stores, no loop.
