@@ -43,12 +43,7 @@ public struct ClockCache<Key: Hashable, Value> {
     /// Caches `value` for `key`, replacing what it held; a new key may evict another entry. A new
     /// entry starts unreferenced: it survives a sweep only if it is read (or written) again.
     public mutating func setValue(_ value: Value, for key: Key) {
-        guard capacity > 0 else { return }
-        if let s = slotOf[key] {
-            slots[s]!.value = value
-            slots[s]!.referenced = true
-            return
-        }
+        guard capacity > 0, !updateValue(value, for: key) else { return }
         let s = takeSlot()
         slots[s] = Slot(key: key, value: value, referenced: false)
         slotOf[key] = s

@@ -81,8 +81,7 @@ public struct EmbeddedClusterSession: SyncSession {
         case .readModifyWrite:
             let read = one(.get(key: key, quorum: Quorum()), node)
             let write = one(.plainSet(key: key, value: Array(request.value), quorum: Quorum()), node)
-            if read == .error || write != .ok { return write == .ok ? read : write }
-            return read
+            return write == .ok ? read : write  // the read decides found / not found unless the write failed
         case .scan:
             // YCSB's scan over consecutive keynums: one read of each, all coordinated by the first key's owner.
             var gets: [ClientRequest] = []

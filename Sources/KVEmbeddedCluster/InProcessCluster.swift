@@ -19,6 +19,8 @@ import NIOPosix
 public final class InProcessCluster: @unchecked Sendable {
     /// Node ids, `n1`…`nN`, in index order.
     public let ids: [NodeID]
+    /// The replication settings every node runs with.
+    public let config: ClusterConfig
     /// The shells, by index (touch one only on its `loop`).
     public let shells: [ClusterShell]
     /// Where the nodes' data lives (`n1/`, `n2/`…).
@@ -32,10 +34,13 @@ public final class InProcessCluster: @unchecked Sendable {
     private var links: [InProcessLink] = []
 
     /// Opens (or creates) the nodes' stores under `directory` (nil: a new temporary directory, removed by
-    /// `shutdown`), starts every shell and waits until each coordinates.
-    public init(nodes: Int, directory: String? = nil, fsync: FsyncPolicy = .no, config: ClusterConfig = ClusterConfig(),
+    /// `shutdown`), starts every shell and waits until each coordinates. `config` nil: the cluster defaults
+    /// fitted to `nodes` (`defaultConfig(nodes:)`).
+    public init(nodes: Int, directory: String? = nil, fsync: FsyncPolicy = .no, config: ClusterConfig? = nil,
                 antiEntropy: AntiEntropyConfig? = AntiEntropyConfig(), logLevel: Logger.Level = .warning) throws {
         precondition(nodes >= 1, "a cluster needs a node")
+        let config = config ?? Self.defaultConfig(nodes: nodes)
+        self.config = config
         data = DataDirectory(directory, temporaryPrefix: "kvbench-cluster")
         ids = (1...nodes).map { "n\($0)" }
         indexOf = Dictionary(uniqueKeysWithValues: ids.enumerated().map { ($1, $0) })
@@ -81,6 +86,15 @@ public final class InProcessCluster: @unchecked Sendable {
             try? shutdown()
             throw error
         }
+    }
+
+    /// The cluster defaults (N=3, R=W=2) with N cut to the number of nodes and R, W to N.
+    public static func defaultConfig(nodes: Int) -> ClusterConfig {
+        var config = ClusterConfig()
+        config.n = min(config.n, nodes)
+        config.r = min(config.r, config.n)
+        config.w = min(config.w, config.n)
+        return config
     }
 
     /// A node's name in the membership (it has no socket: the address only identifies it).
@@ -163,17 +177,15 @@ public enum InProcessClusterError: Error, CustomStringConvertible {
 
 /// One node's peer link in an `InProcessCluster`: messages to a peer are gathered on the sender's loop
 /// and handed to the receiver's loop as one task per flush (so nothing is handled re-entrantly, and a
-/// round of messages costs one cross-thread hop per peer, as one write per peer does over TCP).
+/// round of messages costs one cross-thread hop per peer, as one write per peer does over TCP). Like the
+/// TCP transport it sends only when the shell flushes, which the shell does after every round of sends.
 /// Confined to the sending shell's loop.
 final class InProcessLink: ClusterPeerLink, @unchecked Sendable {
-    private unowned let shell: ClusterShell
     private let from: NodeID
     private let peers: [NodeID: ClusterShell]
     private var outbox: [NodeID: [PeerMessage]] = [:]
-    private var flushQueued = false
 
     init(from shell: ClusterShell, peers: [NodeID: ClusterShell]) {
-        self.shell = shell
         from = shell.nodeID
         self.peers = peers.filter { $0.key != shell.nodeID }
     }
@@ -181,16 +193,10 @@ final class InProcessLink: ClusterPeerLink, @unchecked Sendable {
     func send(_ message: PeerMessage, to node: NodeID) -> Bool {
         guard peers[node] != nil else { return false }
         outbox[node, default: []].append(message)
-        if !flushQueued {
-            // The shell flushes after each round; this covers a send outside one.
-            flushQueued = true
-            shell.loop.execute { self.flush() }
-        }
         return true
     }
 
     func flush() {
-        flushQueued = false
         guard !outbox.isEmpty else { return }
         let batches = outbox
         outbox.removeAll(keepingCapacity: true)

@@ -143,11 +143,8 @@ struct WorkloadOptions: ParsableArguments {
                 if preload { try store.preload(spec: spec) }
                 result = try LoadDriver.run(plan: plan, binding: store, bindingName: "embedded", status: status)
             } else {
-                var config = ClusterConfig()
-                config.n = min(config.n, embeddedNodes)
-                config.r = min(config.r, config.n)
-                config.w = min(config.w, config.n)
-                let cluster = try InProcessCluster(nodes: embeddedNodes, directory: embeddedDir, fsync: policy, config: config)
+                let cluster = try InProcessCluster(nodes: embeddedNodes, directory: embeddedDir, fsync: policy)
+                let config = cluster.config
                 defer { try? cluster.shutdown() }
                 let binding = EmbeddedClusterBinding(cluster: cluster)
                 if preload { try binding.preload(spec: spec) }

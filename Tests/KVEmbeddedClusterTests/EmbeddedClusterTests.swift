@@ -92,11 +92,11 @@ struct EmbeddedClusterTests {
     }
 
     @Test func aTwoNodeClusterClampsTheQuorums() throws {
-        var config = ClusterConfig()
-        config.n = 2
-        config.r = 2
-        config.w = 2
-        let cluster = try InProcessCluster(nodes: 2, config: config)
+        #expect(InProcessCluster.defaultConfig(nodes: 5).n == 3)
+        let cluster = try InProcessCluster(nodes: 2)
+        #expect(cluster.config.n == 2)
+        #expect(cluster.config.r == 2)
+        #expect(cluster.config.w == 2)
         defer { try? cluster.shutdown() }
         let s = try spec(["recordcount": "50", "operationcount": "500", "fieldcount": "1", "fieldlength": "10", "seed": "9"])
         let run = try preloadAndRun(cluster, s, threads: 1)
