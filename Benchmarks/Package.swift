@@ -53,5 +53,14 @@ let package = Package(
             path: "Benchmarks/WorkloadBenchmarks",
             plugins: [plugin]
         ),
+        .executableTarget(
+            name: "ClusterBenchmarks",
+            dependencies: [
+                benchmark, .product(name: "KVCluster", package: "KVBenchRoot"), .product(name: "KVVersioning", package: "KVBenchRoot"),
+                .product(name: "KVPartitioning", package: "KVBenchRoot"), .product(name: "KVAntiEntropy", package: "KVBenchRoot"),
+            ],
+            path: "Benchmarks/ClusterBenchmarks",
+            plugins: [plugin]
+        ),
     ]
 )

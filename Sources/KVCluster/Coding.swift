@@ -16,8 +16,14 @@ public enum ClusterCoding {
 
     // MARK: StoredObject
 
-    public static func encode(_ object: StoredObject) -> [UInt8] {
-        var w = VarintWriter(capacity: 16 + object.recentStamps.count * 48 + object.siblings.encodedSizeEstimate)
+    public static func encode(_ object: StoredObject) -> [UInt8] { StoredObjectRecord(object: object).checksummedBytes() }
+
+    private struct StoredObjectRecord: VarintRecord {
+        let object: StoredObject
+        func write<S: VarintSink>(to w: inout S) { ClusterCoding.write(object, to: &w) }
+    }
+
+    static func write<S: VarintSink>(_ object: StoredObject, to w: inout S) {
         w.byte(version)
         w.byte(object.stampEpoch == nil ? 0 : 1)
         if let e = object.stampEpoch { w.varint(UInt64(e)) }
@@ -28,7 +34,6 @@ public enum ClusterCoding {
             w.dot(s.dot)
         }
         w.siblingSet(object.siblings)
-        return w.finish()
     }
 
     public static func decodeStoredObject(_ bytes: [UInt8]) throws(VersionDecodingError) -> StoredObject {
@@ -73,8 +78,14 @@ public enum ClusterCoding {
 
     // MARK: PeerMessage
 
-    public static func encode(_ message: PeerMessage) -> [UInt8] {
-        var w = VarintWriter(capacity: sizeEstimate(message))
+    public static func encode(_ message: PeerMessage) -> [UInt8] { PeerMessageRecord(message: message).checksummedBytes() }
+
+    private struct PeerMessageRecord: VarintRecord {
+        let message: PeerMessage
+        func write<S: VarintSink>(to w: inout S) { ClusterCoding.write(message, to: &w) }
+    }
+
+    static func write<S: VarintSink>(_ message: PeerMessage, to w: inout S) {
         w.byte(version)
         switch message {
         case let .stampPut(request, key, value, isTombstone, context, supersedeLocal, timestamp, hintFor):
@@ -145,7 +156,6 @@ public enum ClusterCoding {
             w.byte(14)
             w.blob(bytes)
         }
-        return w.finish()
     }
 
     public static func decodePeerMessage(_ bytes: [UInt8]) throws(VersionDecodingError) -> PeerMessage {
@@ -219,25 +229,6 @@ public enum ClusterCoding {
 
     // MARK: Helpers
 
-    /// About the encoded size of a message (at least it, for typical node ids): the writer's buffer
-    /// is allocated once.
-    private static func sizeEstimate(_ message: PeerMessage) -> Int {
-        let fixed = 48
-        switch message {
-        case let .stampPut(_, key, value, _, context, _, _, _):
-            return fixed + key.count + value.count + context.encodedSizeEstimate
-        case let .stamped(_, object, _): return fixed * 2 + (object?.encodedSizeEstimate ?? 0)
-        case let .replicate(_, key, object, _), let .repair(key, object, _), let .handoff(_, key, object),
-             let .transfer(_, key, object):
-            return fixed + key.count + object.encodedSizeEstimate
-        case .replicated: return 16
-        case let .get(_, key), let .handoffAck(_, key), let .transferAck(_, key): return fixed + key.count
-        case let .got(_, object): return fixed + (object?.encodedSizeEstimate ?? 0)
-        case let .reapTombstones(key, context): return fixed + key.count + context.encodedSizeEstimate
-        case let .antiEntropy(bytes), let .membership(bytes): return fixed + bytes.count
-        }
-    }
-
     private static func reader(_ bytes: [UInt8]) throws(VersionDecodingError) -> VarintReader {
         var r = try VarintReader(checked: bytes)
         let v = try r.byte()
@@ -261,7 +252,7 @@ public enum ClusterCoding {
         return UInt32(v)
     }
 
-    private static func optionalNode(_ w: inout VarintWriter, _ node: NodeID?) {
+    private static func optionalNode<S: VarintSink>(_ w: inout S, _ node: NodeID?) {
         w.byte(node == nil ? 0 : 1)
         if let node { w.string(node) }
     }

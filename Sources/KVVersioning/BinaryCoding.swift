@@ -9,10 +9,11 @@ public enum VersionDecodingError: Error, Equatable, Sendable {
     case trailingBytes
 }
 
-/// Builds a checksummed binary record: bytes, LEB128 varints, length-prefixed blobs and strings,
-/// actors, version vectors and sibling sets; `finish()` appends a 4-byte checksum (low half of
-/// XXH3-64) over everything before it. Shared by this module's codecs and the cluster's.
-public struct VarintWriter {
+/// Builds a checksummed binary record in a growing array: bytes, LEB128 varints, length-prefixed
+/// blobs and strings, actors, version vectors and sibling sets (`VarintSink`'s methods); `finish()`
+/// appends a 4-byte checksum (low half of XXH3-64) over everything before it. Shared by this module's
+/// codecs and the cluster's; hot records use `VarintRecord.checksummedBytes()` instead.
+public struct VarintWriter: VarintSink {
     /// The record so far (appended to only through this type's methods).
     public var bytes: [UInt8] { storage }
     @usableFromInline var storage: [UInt8] = []
@@ -25,34 +26,21 @@ public struct VarintWriter {
 
     @inlinable public mutating func byte(_ b: UInt8) { storage.append(b) }
 
-    @inlinable public mutating func varint(_ v: UInt64) {
-        var x = v
-        while x >= 0x80 {
-            storage.append(UInt8(x & 0x7F) | 0x80)
-            x >>= 7
-        }
-        storage.append(UInt8(x))
+    @inlinable public mutating func raw(_ bytes: UnsafeRawBufferPointer) { storage.append(contentsOf: bytes) }
+
+    /// Length of the trailing checksum.
+    public static let checksumBytes = 4
+
+    /// The checksum of a record's bytes (stored little-endian after them).
+    @inlinable public static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        UInt32(truncatingIfNeeded: XXH3.hash(bytes, seed: checksumSeed))
     }
 
-    @inlinable public mutating func blob(_ b: some Collection<UInt8>) {
-        varint(UInt64(b.count))
-        storage.append(contentsOf: b)
-    }
-
-    /// A length-prefixed UTF-8 string (appended straight from the string's storage).
-    @inlinable public mutating func string(_ s: String) {
-        varint(UInt64(s.utf8.count))
-        storage.append(contentsOf: s.utf8)
-    }
-
-    @inlinable public mutating func actor(_ a: Actor) {
-        string(a.node)
-        varint(UInt64(a.epoch))
-    }
+    @usableFromInline static let checksumSeed: UInt64 = 0x4B56_4456
 
     /// Appends the checksum and returns the finished bytes.
     public mutating func finish() -> [UInt8] {
-        let sum = UInt32(truncatingIfNeeded: XXH3.hash(bytes, seed: 0x4B56_4456))
+        let sum = storage.withUnsafeBytes { Self.checksum($0) }
         for shift in stride(from: 0, to: 32, by: 8) { storage.append(UInt8(truncatingIfNeeded: sum >> UInt32(shift))) }
         return storage
     }
@@ -72,7 +60,7 @@ public struct VarintReader {
         end = bytes.count - 4
         var stored: UInt32 = 0
         for k in 0..<4 { stored |= UInt32(bytes[end + k]) << UInt32(8 * k) }
-        let sum = UInt32(truncatingIfNeeded: XXH3.hash(bytes[0..<end], seed: 0x4B56_4456))
+        let sum = bytes.withUnsafeBytes { VarintWriter.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<end])) }
         guard sum == stored else { throw .badChecksum }
     }
 
@@ -114,8 +102,7 @@ public struct VarintReader {
     public mutating func actor() throws(VersionDecodingError) -> Actor {
         let raw = try blob(maxLength: 255)
         guard !raw.isEmpty else { throw .malformed("empty node id") }
-        let node = String(decoding: raw, as: UTF8.self)
-        guard node.utf8.elementsEqual(raw) else { throw .malformed("node id is not UTF-8") }
+        guard let node = Self.validUTF8(raw) else { throw .malformed("node id is not UTF-8") }
         let epoch = try varint()
         guard epoch <= UInt64(UInt32.max) else { throw .malformed("epoch too large") }
         return Actor(node: node, epoch: UInt32(epoch))
@@ -137,16 +124,6 @@ public struct VarintReader {
     }
 }
 
-extension VarintWriter {
-    public mutating func versionVector(_ v: VersionVector) {
-        varint(UInt64(v.entries.count))
-        for e in v.entries {
-            actor(e.actor)
-            varint(e.counter)
-        }
-    }
-}
-
 /// The opaque causal context clients carry between a read and a write: a version byte, the
 /// version vector, and a checksum. Garbage, truncation and bit flips are rejected with an error.
 public enum CausalContextCoding {
@@ -156,11 +133,14 @@ public enum CausalContextCoding {
     public static let maxActors = 4096
 
     /// Encodes a context.
-    public static func encode(_ context: VersionVector) -> [UInt8] {
-        var w = VarintWriter(capacity: 6 + context.encodedSizeEstimate)
-        w.byte(version)
-        w.versionVector(context)
-        return w.finish()
+    public static func encode(_ context: VersionVector) -> [UInt8] { Record(context: context).checksummedBytes() }
+
+    private struct Record: VarintRecord {
+        let context: VersionVector
+        func write<S: VarintSink>(to w: inout S) {
+            w.byte(version)
+            w.versionVector(context)
+        }
     }
 
     /// Decodes a context; empty input is the empty context (a blind write).
@@ -184,11 +164,14 @@ public enum SiblingSetCoding {
     /// Largest sibling count accepted.
     public static let maxSiblings = 65_536
 
-    public static func encode(_ set: SiblingSet) -> [UInt8] {
-        var w = VarintWriter(capacity: 6 + set.encodedSizeEstimate)
-        w.byte(version)
-        w.siblingSet(set)
-        return w.finish()
+    public static func encode(_ set: SiblingSet) -> [UInt8] { Record(set: set).checksummedBytes() }
+
+    private struct Record: VarintRecord {
+        let set: SiblingSet
+        func write<S: VarintSink>(to w: inout S) {
+            w.byte(version)
+            w.siblingSet(set)
+        }
     }
 
     public static func decode(_ bytes: [UInt8]) throws(VersionDecodingError) -> SiblingSet {
@@ -218,29 +201,6 @@ extension SiblingSet {
         var n = context.encodedSizeEstimate + 2
         for s in siblings { n += s.value.count + 24 }
         return n
-    }
-}
-
-extension VarintWriter {
-    /// A sibling set's body (no version byte, no checksum): for embedding in larger records.
-    public mutating func siblingSet(_ set: SiblingSet) {
-        versionVector(set.context)
-        varint(UInt64(set.siblings.count))
-        let entries = set.context.entries
-        for s in set.siblings {
-            let actorIndex = entries.firstIndex { $0.actor == s.dot.actor } ?? 0
-            varint(UInt64(actorIndex))
-            varint(s.dot.counter)
-            varint(s.timestamp)
-            byte(s.isTombstone ? 1 : 0)
-            blob(s.value)
-        }
-    }
-
-    /// A dot: its actor, then its counter.
-    @inlinable public mutating func dot(_ d: Dot) {
-        actor(d.actor)
-        varint(d.counter)
     }
 }
 
@@ -280,8 +240,19 @@ extension VarintReader {
     /// Reads a length-prefixed UTF-8 string of at most `maxLength` bytes.
     public mutating func string(maxLength: Int) throws(VersionDecodingError) -> String {
         let raw = try blob(maxLength: maxLength)
-        let s = String(decoding: raw, as: UTF8.self)
-        guard s.utf8.elementsEqual(raw) else { throw .malformed("not UTF-8") }
+        guard let s = Self.validUTF8(raw) else { throw .malformed("not UTF-8") }
         return s
+    }
+
+    /// The string these bytes spell, or nil when they are not valid UTF-8. ASCII (every node id in
+    /// practice) is taken as it is; anything else is decoded and compared with the input, since
+    /// `String(decoding:)` replaces invalid sequences instead of rejecting them.
+    static func validUTF8(_ raw: ArraySlice<UInt8>) -> String? {
+        raw.withUnsafeBufferPointer { b in
+            var ascii = true
+            for x in b where x >= 0x80 { ascii = false; break }
+            let s = String(decoding: b, as: UTF8.self)
+            return ascii || s.utf8.elementsEqual(b) ? s : nil
+        }
     }
 }

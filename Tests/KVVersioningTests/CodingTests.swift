@@ -78,4 +78,49 @@ import Testing
         body[0] = 1
         #expect(throws: VersionDecodingError.badChecksum) { try CausalContextCoding.decode(body) }
     }
+
+    /// `VarintRecord.checksummedBytes()` (a sizing pass, then stores into one exact buffer) gives the
+    /// very bytes a `VarintWriter` appends and finishes, for every field kind: multi-byte varints up to
+    /// `UInt64.max`, empty and long blobs, ASCII and multi-byte strings, sibling sets.
+    @Test func twoPassRecordsMatchTheGrowingWriterByteForByte() {
+        struct Fields: VarintRecord {
+            let set: SiblingSet
+            func write<S: VarintSink>(to w: inout S) {
+                w.byte(7)
+                for v: UInt64 in [0, 1, 127, 128, 300, 16_383, 16_384, 1 << 35, UInt64.max - 1, UInt64.max] { w.varint(v) }
+                w.blob([UInt8]())
+                w.blob([UInt8](repeating: 0xAB, count: 1000))
+                w.blob(Array("slice-of-bytes".utf8)[2...])
+                for s in ["", "n1", "nœud-é", "узел", String(repeating: "y", count: 300)] { w.string(s) }
+                w.actor(Actor(node: "node-z", epoch: .max))
+                w.siblingSet(set)
+                w.versionVector(set.context)
+            }
+        }
+        var s = sample()
+        s.update(clientContext: VersionVector(), actor: Actor(node: "узел", epoch: 3), value: [1, 2, 3], timestamp: .max)
+        for set in [s, SiblingSet()] {
+            var grown = VarintWriter()
+            Fields(set: set).write(to: &grown)
+            var sizer = VarintSizer()
+            Fields(set: set).write(to: &sizer)
+            let twoPass = Fields(set: set).checksummedBytes()
+            #expect(twoPass == grown.finish())
+            #expect(twoPass.count == sizer.count + VarintWriter.checksumBytes)
+        }
+    }
+
+    /// Node ids must be UTF-8: an id whose bytes are not (with a valid checksum, so only the string
+    /// check can refuse it) is rejected, not repaired into a different id.
+    @Test func invalidUTF8NodeIDsAreRejected() {
+        for bad: [UInt8] in [[0xFF], [0x6E, 0xC3], [0xC3, 0x28], [0xED, 0xA0, 0x80], [0x6E, 0x31, 0x80]] {
+            var w = VarintWriter()
+            w.byte(CausalContextCoding.version)
+            w.varint(1)  // one entry
+            w.blob(bad)  // the actor's node id
+            w.varint(1)  // epoch
+            w.varint(5)  // counter
+            #expect(throws: VersionDecodingError.malformed("node id is not UTF-8")) { try CausalContextCoding.decode(w.finish()) }
+        }
+    }
 }
