@@ -88,7 +88,7 @@ public final class InMemoryLocalStore: LocalStore {
         var key: [UInt8]
     }
 
-    private var objects: [[UInt8]: StoredObject] = [:]
+    private var objects: [BytesKey: StoredObject] = [:]
     private var hints: [HintKey: Hint] = [:]
     private var hintKeysPerKey: [[UInt8]: Int] = [:]
     private var epochs: UInt32 = 0
@@ -96,9 +96,9 @@ public final class InMemoryLocalStore: LocalStore {
 
     public init() {}
 
-    public func object(for key: [UInt8]) -> StoredObject? { objects[key] }
-    public func setObject(_ object: StoredObject, for key: [UInt8]) { objects[key] = object }
-    public func removeObject(for key: [UInt8]) { objects[key] = nil }
+    public func object(for key: [UInt8]) -> StoredObject? { objects[BytesKey(key)] }
+    public func setObject(_ object: StoredObject, for key: [UInt8]) { objects[BytesKey(key)] = object }
+    public func removeObject(for key: [UInt8]) { objects[BytesKey(key)] = nil }
 
     public func allHints() -> [Hint] { hints.values.sorted { $0.sequence < $1.sequence } }
 
@@ -131,5 +131,5 @@ public final class InMemoryLocalStore: LocalStore {
     }
 
     /// Every key held, sorted (for checkers and operators).
-    public var keys: [[UInt8]] { objects.keys.sorted { $0.lexicographicallyPrecedes($1) } }
+    public var keys: [[UInt8]] { objects.keys.map(\.bytes).sorted { $0.lexicographicallyPrecedes($1) } }
 }

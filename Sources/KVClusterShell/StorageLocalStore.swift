@@ -29,7 +29,7 @@ public final class StorageLocalStore: LocalStore {
     public private(set) var corruptObjects = 0
     /// Decoded objects by key, each equal to what the engine holds for it; on overflow the CLOCK policy
     /// picks the entry that goes (one not used since the hand last passed it).
-    private var hot: ClockCache<[UInt8], StoredObject>
+    private var hot: ClockCache<BytesKey, StoredObject>
     /// Which missed keys enter `hot`: those missed twice in a short while. A uniform load over many more
     /// keys than `hot` holds then pays for no inserts and evictions (each write reads its key first, so
     /// that read is where keys are admitted).
@@ -85,7 +85,7 @@ public final class StorageLocalStore: LocalStore {
     // MARK: LocalStore
 
     public func object(for key: [UInt8]) -> StoredObject? {
-        if let object = hot.value(for: key) {
+        if let object = hot.value(for: BytesKey(key)) {
             hotHits += 1
             return object
         }
@@ -94,7 +94,7 @@ public final class StorageLocalStore: LocalStore {
         do {
             let object = try ClusterCoding.decodeStoredObject(bytes)
             if hotObjectCapacity > 0, admission.sawBefore(Int(truncatingIfNeeded: Placement.hash(key))) {
-                hot.setValue(object, for: key)
+                hot.setValue(object, for: BytesKey(key))
             }
             return object
         } catch {
@@ -106,14 +106,14 @@ public final class StorageLocalStore: LocalStore {
 
     public func setObject(_ object: StoredObject, for key: [UInt8]) {
         if write(Self.objectKey(key), ClusterCoding.encode(object)) {
-            hot.updateValue(object, for: key)  // a key not cached stays so: only reads admit (see `admission`)
+            hot.updateValue(object, for: BytesKey(key))  // a key not cached stays so: only reads admit (see `admission`)
         } else {
-            hot.removeValue(for: key)  // the engine kept the old bytes (or none): so must the cache
+            hot.removeValue(for: BytesKey(key))  // the engine kept the old bytes (or none): so must the cache
         }
     }
 
     public func removeObject(for key: [UInt8]) {
-        hot.removeValue(for: key)
+        hot.removeValue(for: BytesKey(key))
         delete(Self.objectKey(key))
     }
 
