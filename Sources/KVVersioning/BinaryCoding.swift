@@ -72,7 +72,21 @@ public struct VarintReader {
         return bytes[index]
     }
 
+    /// A varint; one-byte values (most counts, indices and flags) are read inline.
+    @inline(__always)
     public mutating func varint() throws(VersionDecodingError) -> UInt64 {
+        if index < end {
+            let b = bytes[index]
+            if b < 0x80 {
+                index += 1
+                return UInt64(b)
+            }
+        }
+        return try multiByteVarint()
+    }
+
+    @inline(never)
+    mutating func multiByteVarint() throws(VersionDecodingError) -> UInt64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while true {

@@ -98,23 +98,46 @@ public struct SiblingSet: Equatable, Hashable, Sendable, CustomStringConvertible
     public mutating func sync(_ other: SiblingSet) {
         if other.isEmpty { return }
         if isEmpty { self = other; return }
-        var out: [Sibling] = []
-        out.reserveCapacity(siblings.count + other.siblings.count)
-        var i = 0, j = 0
         let a = siblings, b = other.siblings
-        while i < a.count || j < b.count {
+        // The merge keeps, in dot order: a sibling both sides hold, and one side's sibling the other
+        // side's context has not seen. A first walk only checks whether that is exactly one side's
+        // list (the usual case: a replica receiving a newer copy keeps the incoming list); the list
+        // is built only when it is neither.
+        var keepsA = true, keepsB = true
+        var i = 0, j = 0
+        while (keepsA || keepsB) && (i < a.count || j < b.count) {
             if j == b.count || (i < a.count && a[i].dot < b[j].dot) {
-                if !other.context.covers(a[i].dot) { out.append(a[i]) }
+                if other.context.covers(a[i].dot) { keepsA = false } else { keepsB = false }
                 i += 1
             } else if i == a.count || b[j].dot < a[i].dot {
-                if !context.covers(b[j].dot) { out.append(b[j]) }
+                if context.covers(b[j].dot) { keepsB = false } else { keepsA = false }
                 j += 1
             } else {
-                out.append(a[i])
                 i += 1; j += 1
             }
         }
-        siblings = out
+        if keepsA {
+            // nothing to change in the list
+        } else if keepsB {
+            siblings = b
+        } else {
+            var out: [Sibling] = []
+            out.reserveCapacity(a.count + b.count)
+            i = 0; j = 0
+            while i < a.count || j < b.count {
+                if j == b.count || (i < a.count && a[i].dot < b[j].dot) {
+                    if !other.context.covers(a[i].dot) { out.append(a[i]) }
+                    i += 1
+                } else if i == a.count || b[j].dot < a[i].dot {
+                    if !context.covers(b[j].dot) { out.append(b[j]) }
+                    j += 1
+                } else {
+                    out.append(a[i])
+                    i += 1; j += 1
+                }
+            }
+            siblings = out
+        }
         context.formUnion(other.context)
     }
 

@@ -56,10 +56,26 @@ public struct VersionVector: Equatable, Hashable, Sendable, CustomStringConverti
     public mutating func formUnion(_ other: VersionVector) {
         if other.entries.isEmpty { return }
         if entries.isEmpty { entries = other.entries; return }
-        var out: [Entry] = []
-        out.reserveCapacity(entries.count + other.entries.count)
-        var i = 0, j = 0
         let a = entries, b = other.entries
+        // Usually one side already holds the union (a replica syncing a newer copy, a context merged
+        // again): find out without building anything, and then keep or share that side's entries.
+        var aCovers = true, bCovers = true
+        var i = 0, j = 0
+        while (aCovers || bCovers) && (i < a.count || j < b.count) {
+            if j == b.count || (i < a.count && a[i].actor < b[j].actor) {
+                bCovers = false; i += 1
+            } else if i == a.count || b[j].actor < a[i].actor {
+                aCovers = false; j += 1
+            } else {
+                if a[i].counter < b[j].counter { aCovers = false } else if b[j].counter < a[i].counter { bCovers = false }
+                i += 1; j += 1
+            }
+        }
+        if aCovers { return }
+        if bCovers { entries = b; return }
+        var out: [Entry] = []
+        out.reserveCapacity(a.count + b.count)
+        i = 0; j = 0
         while i < a.count || j < b.count {
             if j == b.count || (i < a.count && a[i].actor < b[j].actor) {
                 out.append(a[i]); i += 1

@@ -118,6 +118,54 @@ private func values(_ s: SiblingSet) -> [String] { s.siblings.map { String(decod
         }
     }
 
+    /// `sync` and `formUnion` skip building a new list when one side already is the result; on random
+    /// replica histories (including equal, dominated and concurrent pairs, and repeated syncs) both
+    /// must give exactly what the plain merge gives, sibling for sibling and entry for entry.
+    @Test func syncAndUnionShortcutsMatchThePlainMerge() {
+        func plainUnion(_ x: VersionVector, _ y: VersionVector) -> VersionVector {
+            var all: [VersionVector.Entry] = x.entries
+            for e in y.entries {
+                if let k = all.firstIndex(where: { $0.actor == e.actor }) { all[k].counter = max(all[k].counter, e.counter) } else { all.append(e) }
+            }
+            return VersionVector(all)
+        }
+        func plainSiblings(_ x: SiblingSet, _ y: SiblingSet) -> [Sibling] {
+            let kept = x.siblings.filter { s in y.siblings.contains { $0.dot == s.dot } || !y.context.covers(s.dot) }
+                + y.siblings.filter { s in !x.siblings.contains { $0.dot == s.dot } && !x.context.covers(s.dot) }
+            return kept.sorted { $0.dot < $1.dot }
+        }
+        var rng = TestRNG(seed: 11)
+        var checked = 0, shortcuts = 0
+        for _ in 0..<300 {
+            var replicas = [SiblingSet(), SiblingSet(), SiblingSet()]
+            let actors = [a, b, c]
+            for step in 0..<14 {
+                let i = Int(rng.next() % 3)
+                if rng.next() % 3 == 0 {
+                    let j = Int(rng.next() % 3)
+                    let (x, y) = (replicas[i], replicas[j])
+                    var merged = x
+                    merged.sync(y)
+                    if !x.isEmpty && !y.isEmpty {
+                        #expect(merged.siblings == plainSiblings(x, y), "\(x) sync \(y)")
+                        #expect(merged.context == plainUnion(x.context, y.context), "\(x) sync \(y)")
+                        checked += 1
+                        if merged.siblings == x.siblings || merged.siblings == y.siblings { shortcuts += 1 }
+                    }
+                    var u = x.context
+                    u.formUnion(y.context)
+                    #expect(u == plainUnion(x.context, y.context))
+                    replicas[i] = merged
+                } else {
+                    let ctx = rng.next() % 2 == 0 ? replicas[i].context : VersionVector()
+                    replicas[i].update(clientContext: ctx, actor: actors[i], value: bytes("s\(step)"), timestamp: UInt64(step))
+                }
+            }
+        }
+        // Both paths ran: results equal to one side and results built from both.
+        #expect(checked > 500 && shortcuts > 100 && shortcuts < checked)
+    }
+
     @Test func tombstoneSupersedesWhatItSaw() {
         var s = SiblingSet()
         s.update(clientContext: VersionVector(), actor: a, value: bytes("v"), timestamp: 1)
