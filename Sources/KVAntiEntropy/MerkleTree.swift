@@ -138,7 +138,7 @@ public struct MerkleTree: Equatable, Sendable {
     /// The digest one key contributes: XXH3 of the set's stored encoding, seeded with the key hash
     /// (so equal sets under different keys differ). Never 0 (0 means "absent").
     public static func keyDigest(keyHash: UInt64, siblings: SiblingSet) -> UInt64 {
-        let d = XXH3.hash(SiblingSetCoding.encode(siblings), seed: keyHash)
+        let d = SiblingSetCoding.withEncoding(siblings) { XXH3.hash($0, seed: keyHash) }
         return d == 0 ? 1 : d
     }
 }

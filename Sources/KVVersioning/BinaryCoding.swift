@@ -180,6 +180,11 @@ public enum SiblingSetCoding {
 
     public static func encode(_ set: SiblingSet) -> [UInt8] { Record(set: set).checksummedBytes() }
 
+    /// Calls `body` with what `encode` returns, without putting it in an array (for hashing).
+    public static func withEncoding<R>(_ set: SiblingSet, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        Record(set: set).withChecksummedBytes(body)
+    }
+
     private struct Record: VarintRecord {
         let set: SiblingSet
         func write<S: VarintSink>(to w: inout S) {

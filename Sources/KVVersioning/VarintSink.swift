@@ -135,19 +135,42 @@ public protocol VarintRecord {
 
 extension VarintRecord {
     /// The record's bytes followed by the checksum `VarintWriter.finish()` appends (the same bytes that
-    /// writing it into a `VarintWriter` and finishing would give), in one allocation of the exact size.
+    /// writing it into a `VarintWriter` and finishing would give), in an array of the exact size.
     @inlinable public func checksummedBytes() -> [UInt8] {
+        // `Array(UnsafeRawBufferPointer)` is specialized here, while the array initializers that hand
+        // out uninitialized storage reach a generic allocator that looks the storage class's metadata
+        // up on every call: building the record aside and copying it is the faster way.
+        withChecksummedBytes { [UInt8]($0) }
+    }
+
+    /// Calls `body` with the record's checksummed bytes, built on the stack when they are small (no
+    /// heap allocation at all, for a record that is only hashed or copied elsewhere).
+    @inlinable public func withChecksummedBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
         var sizer = VarintSizer()
         write(to: &sizer)
         let size = sizer.count
-        return [UInt8](unsafeUninitializedCapacity: size + VarintWriter.checksumBytes) { buffer, initialized in
-            let raw = UnsafeMutableRawBufferPointer(buffer)
-            var w = VarintFixedWriter(raw)
-            write(to: &w)
-            precondition(w.count == size, "record size changed between passes")
-            let sum = VarintWriter.checksum(UnsafeRawBufferPointer(rebasing: raw[..<size]))
-            raw.storeBytes(of: sum.littleEndian, toByteOffset: size, as: UInt32.self)
-            initialized = size + VarintWriter.checksumBytes
+        let total = size + VarintWriter.checksumBytes
+        if total <= Self.scratchLimit {
+            return withUnsafeTemporaryAllocation(byteCount: total, alignment: 1) { raw in
+                fill(raw, size: size)
+                return body(UnsafeRawBufferPointer(raw))
+            }
         }
+        let raw = UnsafeMutableRawBufferPointer.allocate(byteCount: total, alignment: 1)
+        defer { raw.deallocate() }
+        fill(raw, size: size)
+        return body(UnsafeRawBufferPointer(raw))
+    }
+
+    /// Largest record built on the stack.
+    @inlinable static var scratchLimit: Int { 2048 }
+
+    /// Writes the record (`size` bytes, as measured) and its checksum into `raw`.
+    @inlinable func fill(_ raw: UnsafeMutableRawBufferPointer, size: Int) {
+        var w = VarintFixedWriter(raw)
+        write(to: &w)
+        precondition(w.count == size, "record size changed between passes")
+        let sum = VarintWriter.checksum(UnsafeRawBufferPointer(rebasing: raw[..<size]))
+        raw.storeBytes(of: sum.littleEndian, toByteOffset: size, as: UInt32.self)
     }
 }

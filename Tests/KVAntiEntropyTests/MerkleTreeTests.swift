@@ -1,3 +1,4 @@
+import KVHash
 import KVAntiEntropy
 import KVCluster
 import KVPartitioning
@@ -103,6 +104,26 @@ import Testing
             #expect(index.trees[0] == MerkleTree(shape: shape))
             #expect(index.keyCount == 0)
         }
+    }
+
+    /// A key's digest is XXH3 of its sibling set's stored encoding seeded with the key hash (built
+    /// without an array now; nodes compare digests, so the definition must not drift), never 0, and it
+    /// changes with the key and with every version.
+    @Test func keyDigestIsTheHashOfTheStoredEncoding() {
+        var set = SiblingSet()
+        var digests: Set<UInt64> = []
+        for i in 0..<40 {
+            set.update(clientContext: i % 3 == 0 ? set.context : VersionVector(), actor: Actor(node: "n\(i % 4)", epoch: 1),
+                       value: [UInt8](repeating: UInt8(i), count: i * 60), timestamp: UInt64(i))
+            for key in ["a", "key:__rand_int__"] {
+                let h = Placement.hash(Array(key.utf8))
+                let d = MerkleTree.keyDigest(keyHash: h, siblings: set)
+                let expected = XXH3.hash(SiblingSetCoding.encode(set), seed: h)
+                #expect(d == (expected == 0 ? 1 : expected))
+                digests.insert(d)
+            }
+        }
+        #expect(digests.count == 80)
     }
 
     @Test func everyLevelIsTheXorOfItsChildren() {

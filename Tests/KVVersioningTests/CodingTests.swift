@@ -81,15 +81,17 @@ import Testing
 
     /// `VarintRecord.checksummedBytes()` (a sizing pass, then stores into one exact buffer) gives the
     /// very bytes a `VarintWriter` appends and finishes, for every field kind: multi-byte varints up to
-    /// `UInt64.max`, empty and long blobs, ASCII and multi-byte strings, sibling sets.
+    /// `UInt64.max`, empty and long blobs (records under and over the 2 KiB built on the stack), ASCII
+    /// and multi-byte strings, sibling sets.
     @Test func twoPassRecordsMatchTheGrowingWriterByteForByte() {
         struct Fields: VarintRecord {
             let set: SiblingSet
+            let blobSize: Int
             func write<S: VarintSink>(to w: inout S) {
                 w.byte(7)
                 for v: UInt64 in [0, 1, 127, 128, 300, 16_383, 16_384, 1 << 35, UInt64.max - 1, UInt64.max] { w.varint(v) }
                 w.blob([UInt8]())
-                w.blob([UInt8](repeating: 0xAB, count: 1000))
+                w.blob([UInt8](repeating: 0xAB, count: blobSize))
                 w.blob(Array("slice-of-bytes".utf8)[2...])
                 for s in ["", "n1", "nœud-é", "узел", String(repeating: "y", count: 300)] { w.string(s) }
                 w.actor(Actor(node: "node-z", epoch: .max))
@@ -99,13 +101,17 @@ import Testing
         }
         var s = sample()
         s.update(clientContext: VersionVector(), actor: Actor(node: "узел", epoch: 3), value: [1, 2, 3], timestamp: .max)
-        for set in [s, SiblingSet()] {
+        // Small records are built on the stack, large ones (over 2 KiB) in the array itself.
+        for (set, blobSize) in [(s, 1000), (SiblingSet(), 0), (s, 5000)] {
+            let fields = Fields(set: set, blobSize: blobSize)
             var grown = VarintWriter()
-            Fields(set: set).write(to: &grown)
+            fields.write(to: &grown)
             var sizer = VarintSizer()
-            Fields(set: set).write(to: &sizer)
-            let twoPass = Fields(set: set).checksummedBytes()
-            #expect(twoPass == grown.finish())
+            fields.write(to: &sizer)
+            let twoPass = fields.checksummedBytes()
+            let finished = grown.finish()
+            #expect(twoPass == finished)
+            #expect(fields.withChecksummedBytes { Array($0) } == finished)
             #expect(twoPass.count == sizer.count + VarintWriter.checksumBytes)
         }
     }
