@@ -181,13 +181,15 @@ public enum SiblingSetCoding {
     public static func encode(_ set: SiblingSet) -> [UInt8] { Record(set: set).checksummedBytes() }
 
     /// Calls `body` with what `encode` returns, without putting it in an array (for hashing).
+    @inlinable
     public static func withEncoding<R>(_ set: SiblingSet, _ body: (UnsafeRawBufferPointer) -> R) -> R {
         Record(set: set).withChecksummedBytes(body)
     }
 
-    private struct Record: VarintRecord {
-        let set: SiblingSet
-        func write<S: VarintSink>(to w: inout S) {
+    @usableFromInline struct Record: VarintRecord {
+        @usableFromInline let set: SiblingSet
+        @inlinable init(set: SiblingSet) { self.set = set }
+        @inlinable func write<S: VarintSink>(to w: inout S) {
             w.byte(version)
             w.siblingSet(set)
         }
