@@ -137,10 +137,23 @@ extension VarintRecord {
     /// The record's bytes followed by the checksum `VarintWriter.finish()` appends (the same bytes that
     /// writing it into a `VarintWriter` and finishing would give), in an array of the exact size.
     @inlinable public func checksummedBytes() -> [UInt8] {
-        // `Array(UnsafeRawBufferPointer)` is specialized here, while the array initializers that hand
-        // out uninitialized storage reach a generic allocator that looks the storage class's metadata
-        // up on every call: building the record aside and copying it is the faster way.
-        withChecksummedBytes { [UInt8]($0) }
+        var sizer = VarintSizer()
+        write(to: &sizer)
+        let size = sizer.count
+        let total = size + VarintWriter.checksumBytes
+        if total <= Self.scratchLimit {
+            // Built on the stack and copied: `Array(UnsafeRawBufferPointer)` is specialized here, while
+            // the array initializers that hand out uninitialized storage reach a generic allocator
+            // that looks the storage class's metadata up on every call (a cost only small records
+            // notice). A large record is written straight into its array: one allocation, no copy.
+            return withUnsafeTemporaryAllocation(byteCount: total, alignment: 1) { raw in
+                fill(raw, size: size)
+                return [UInt8](UnsafeRawBufferPointer(raw))
+            }
+        }
+        var bytes = [UInt8](repeating: 0, count: total)
+        bytes.withUnsafeMutableBytes { fill($0, size: size) }
+        return bytes
     }
 
     /// Calls `body` with the record's checksummed bytes, built on the stack when they are small (no
