@@ -43,6 +43,8 @@ public struct ClusterNode {
     var handoffsInFlight: [UInt64: (sentAt: Tick, attempts: Int)] = [:]
     /// Handoffs sent again after no acknowledgement.
     public internal(set) var handoffRetries = 0
+    /// The (empty) queue of messages to self, kept between events for its capacity.
+    private var loopbackSpare: [PeerMessage] = []
 
     /// Builds the node's memory state from its durable store (a fresh start or a restart).
     public init(id: NodeID, membership: Membership, config: ClusterConfig, store: any LocalStore) {
@@ -65,14 +67,29 @@ public struct ClusterNode {
 
     /// Handles one event and returns the effects, in order.
     public mutating func handle(_ event: Event, now: Tick) -> [Effect] {
+        var effects: [Effect] = []
+        effects.reserveCapacity(4)  // a request's usual effects (a timer, a reply, N-1 sends) without regrowing
+        handle(event, now: now, into: &effects)
+        return effects
+    }
+
+    /// Handles one event and appends its effects, in order, to `effects`. A shell that empties and
+    /// reuses one array (keeping its capacity) allocates nothing for the effects of a usual event.
+    public mutating func handle(_ event: Event, now: Tick, into effects: inout [Effect]) {
         var out = Output()
+        swap(&out.effects, &effects)
+        swap(&out.loopback, &loopbackSpare)
         dispatch(event, now: now, out: &out)
         // Messages to self are delivered here, in order, so the shell never sees them.
-        while !out.loopback.isEmpty {
-            let message = out.loopback.removeFirst()
+        var next = 0
+        while next < out.loopback.count {
+            let message = out.loopback[next]
+            next += 1
             receive(message, from: id, now: now, out: &out)
         }
-        return out.effects
+        out.loopback.removeAll(keepingCapacity: true)
+        swap(&out.loopback, &loopbackSpare)
+        swap(&out.effects, &effects)
     }
 
     private mutating func dispatch(_ event: Event, now: Tick, out: inout Output) {
@@ -144,16 +161,11 @@ public struct ClusterNode {
     }
 }
 
-/// Effects under construction plus the loopback queue.
+/// Effects under construction plus the loopback queue (both arrays come from `handle`'s caller and the
+/// node, so their capacity is reused from event to event).
 struct Output {
-    var effects: [Effect]
+    var effects: [Effect] = []
     var loopback: [PeerMessage] = []
-
-    /// Room for a request's usual effects (a timer, a reply and N-1 sends) without regrowing.
-    init() {
-        effects = []
-        effects.reserveCapacity(4)
-    }
 
     mutating func send(_ message: PeerMessage, to node: NodeID, self me: NodeID) {
         if node == me { loopback.append(message) } else { effects.append(.send(to: node, message)) }

@@ -62,6 +62,8 @@ public final class ClusterShell: @unchecked Sendable {
     private var held = Deque<(ticket: DurabilityTicket, effects: [Effect])>()
     /// A peer flush is queued behind the events of this loop iteration (one write per peer for all of them).
     private var flushQueued = false
+    /// An empty effects array kept for its capacity (see `run`).
+    private var spareEffects: [Effect] = []
     /// The commit request due at the end of the tick (held batches may carry `.none` behind real tickets).
     private var requests = CommitRequests()
     var stopped = false
@@ -355,7 +357,12 @@ public final class ClusterShell: @unchecked Sendable {
     func run(_ event: Event) {
         guard !stopped, node != nil else { return }
         let now = clock()
-        var effects = node!.handle(event, now: now)
+        // The spare array (empty, with capacity) collects this event's effects; it comes back below once
+        // they ran. An event handled meanwhile (a reply callback that submits again) finds no spare and
+        // starts a fresh array.
+        var effects: [Effect] = []
+        swap(&effects, &spareEffects)
+        node!.handle(event, now: now, into: &effects)
         let ticket = store.takeTicket()
         if let failure = store.takeFailure() {
             // Something this event wrote is not in the log: acknowledge nothing from it.
@@ -386,12 +393,14 @@ public final class ClusterShell: @unchecked Sendable {
             timerEffects = true
         }
         if timerEffects { effects.removeAll { $0.isTimer } }
-        let deferred = effects
-        guard !deferred.isEmpty else { return }
-        if held.isEmpty && store.engine.isAcknowledgeable(ticket) {
-            execute(deferred)
+        if effects.isEmpty {
+            spareEffects = effects
+        } else if held.isEmpty && store.engine.isAcknowledgeable(ticket) {
+            execute(effects)
+            effects.removeAll(keepingCapacity: true)
+            spareEffects = effects
         } else {
-            held.append((ticket, deferred))
+            held.append((ticket, effects))
             stats.heldBatches += 1
             if requests.note(ticket) { loop.execute { [self] in requestCommit() } }
         }

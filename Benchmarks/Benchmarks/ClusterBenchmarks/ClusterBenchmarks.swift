@@ -39,10 +39,11 @@ let replicate = PeerMessage.replicate(request: (7 << 32) | 12345, key: key, obje
 let replicateBytes = ClusterCoding.encode(replicate)
 
 /// Three pure nodes and a message queue: `set()` runs one plain SET from n1 to its reply and every
-/// message it causes.
+/// message it causes. Effects are collected in one reused array, as the NIO shell does.
 final class PureCluster {
     var nodes: [ClusterNode]
     var queue: [(to: Int, from: NodeID, message: PeerMessage)] = []
+    var effects: [Effect] = []
     var client: ClientRequestID = 0
     var now: Tick = 1
 
@@ -57,16 +58,22 @@ final class PureCluster {
         client += 1
         now += 1
         var replies = 0
-        replies += perform(nodes[0].handle(.client(client, .plainSet(key: key, value: value, quorum: Quorum())), now: now), from: 0)
-        while !queue.isEmpty {
-            let (to, from, message) = queue.removeFirst()
-            replies += perform(nodes[to].handle(.peer(from: from, message), now: now), from: to)
+        nodes[0].handle(.client(client, .plainSet(key: key, value: value, quorum: Quorum())), now: now, into: &effects)
+        replies += perform(from: 0)
+        var next = 0
+        while next < queue.count {
+            let (to, from, message) = queue[next]
+            next += 1
+            nodes[to].handle(.peer(from: from, message), now: now, into: &effects)
+            replies += perform(from: to)
         }
+        queue.removeAll(keepingCapacity: true)
         return replies
     }
 
-    private func perform(_ effects: [Effect], from: Int) -> Int {
+    private func perform(from: Int) -> Int {
         var replies = 0
+        defer { effects.removeAll(keepingCapacity: true) }
         for effect in effects {
             switch effect {
             case .send(let to, let message): queue.append((nodeIDs.firstIndex(of: to)!, nodeIDs[from], message))
