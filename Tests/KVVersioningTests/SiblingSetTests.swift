@@ -125,7 +125,11 @@ private func values(_ s: SiblingSet) -> [String] { s.siblings.map { String(decod
         func plainUnion(_ x: VersionVector, _ y: VersionVector) -> VersionVector {
             var all: [VersionVector.Entry] = x.entries
             for e in y.entries {
-                if let k = all.firstIndex(where: { $0.actor == e.actor }) { all[k].counter = max(all[k].counter, e.counter) } else { all.append(e) }
+                if let k = all.firstIndex(where: { $0.actor == e.actor }) {
+                    all[k].counter = max(all[k].counter, e.counter)
+                } else {
+                    all.append(e)
+                }
             }
             return VersionVector(all)
         }
