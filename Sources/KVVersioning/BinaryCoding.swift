@@ -20,10 +20,6 @@ public struct VarintWriter: VarintSink {
 
     public init() {}
 
-    /// A writer whose buffer holds `capacity` bytes before it grows: pass an estimate of the record
-    /// (see `SiblingSet.encodedSizeEstimate`) so appending does not reallocate along the way.
-    @inlinable public init(capacity: Int) { storage.reserveCapacity(capacity) }
-
     @inlinable public mutating func byte(_ b: UInt8) { storage.append(b) }
 
     @inlinable public mutating func raw(_ bytes: UnsafeRawBufferPointer) { storage.append(contentsOf: bytes) }
@@ -205,28 +201,8 @@ public enum SiblingSetCoding {
     }
 }
 
-extension VersionVector {
-    /// An upper bound (for typical node ids) of `VarintWriter.versionVector`'s output size, to size
-    /// a writer's buffer once.
-    public var encodedSizeEstimate: Int {
-        var n = 2
-        for e in entries { n += e.actor.node.utf8.count + 16 }
-        return n
-    }
-}
-
-extension SiblingSet {
-    /// An upper bound (for typical node ids) of `VarintWriter.siblingSet`'s output size, to size a
-    /// writer's buffer once.
-    public var encodedSizeEstimate: Int {
-        var n = context.encodedSizeEstimate + 2
-        for s in siblings { n += s.value.count + 24 }
-        return n
-    }
-}
-
 extension VarintReader {
-    /// Reads a body written by `VarintWriter.siblingSet(_:)`, validating every invariant.
+    /// Reads a body written by `VarintSink.siblingSet(_:)`, validating every invariant.
     public mutating func siblingSet() throws(VersionDecodingError) -> SiblingSet {
         let context = try versionVector()
         let n = try count(max: SiblingSetCoding.maxSiblings)
@@ -250,7 +226,7 @@ extension VarintReader {
         return SiblingSet(validatedContext: context, sortedSiblings: siblings)
     }
 
-    /// Reads a dot written by `VarintWriter.dot(_:)`.
+    /// Reads a dot written by `VarintSink.dot(_:)`.
     public mutating func dot() throws(VersionDecodingError) -> Dot {
         let a = try actor()
         let c = try varint()
