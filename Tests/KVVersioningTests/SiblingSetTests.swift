@@ -95,19 +95,7 @@ private func values(_ s: SiblingSet) -> [String] { s.siblings.map { String(decod
     @Test func syncIsCommutativeAssociativeAndIdempotent() {
         var rng = TestRNG(seed: 7)
         for _ in 0..<200 {
-            // Three replicas evolve by local writes (their own actor) and occasional pairwise syncs.
-            var replicas = [SiblingSet(), SiblingSet(), SiblingSet()]
-            let actors = [a, b, c]
-            for step in 0..<12 {
-                let i = Int(rng.next() % 3)
-                if rng.next() % 3 == 0 {
-                    let j = Int(rng.next() % 3)
-                    replicas[i].sync(replicas[j])
-                } else {
-                    let ctx = rng.next() % 2 == 0 ? replicas[i].context : VersionVector()
-                    replicas[i].update(clientContext: ctx, actor: actors[i], value: bytes("s\(step)"), timestamp: UInt64(step))
-                }
-            }
+            let replicas = randomReplicaHistory(steps: 12, rng: &rng) { $0.synced(with: $1) }
             let (x, y, z) = (replicas[0], replicas[1], replicas[2])
             #expect(x.synced(with: y) == y.synced(with: x))
             #expect(x.synced(with: y).synced(with: z) == x.synced(with: y.synced(with: z)))
@@ -141,33 +129,42 @@ private func values(_ s: SiblingSet) -> [String] { s.siblings.map { String(decod
         var rng = TestRNG(seed: 11)
         var checked = 0, shortcuts = 0
         for _ in 0..<300 {
-            var replicas = [SiblingSet(), SiblingSet(), SiblingSet()]
-            let actors = [a, b, c]
-            for step in 0..<14 {
-                let i = Int(rng.next() % 3)
-                if rng.next() % 3 == 0 {
-                    let j = Int(rng.next() % 3)
-                    let (x, y) = (replicas[i], replicas[j])
-                    var merged = x
-                    merged.sync(y)
-                    if !x.isEmpty && !y.isEmpty {
-                        #expect(merged.siblings == plainSiblings(x, y), "\(x) sync \(y)")
-                        #expect(merged.context == plainUnion(x.context, y.context), "\(x) sync \(y)")
-                        checked += 1
-                        if merged.siblings == x.siblings || merged.siblings == y.siblings { shortcuts += 1 }
-                    }
-                    var u = x.context
-                    u.formUnion(y.context)
-                    #expect(u == plainUnion(x.context, y.context))
-                    replicas[i] = merged
-                } else {
-                    let ctx = rng.next() % 2 == 0 ? replicas[i].context : VersionVector()
-                    replicas[i].update(clientContext: ctx, actor: actors[i], value: bytes("s\(step)"), timestamp: UInt64(step))
+            _ = randomReplicaHistory(steps: 14, rng: &rng) { x, y in
+                var merged = x
+                merged.sync(y)
+                if !x.isEmpty && !y.isEmpty {
+                    #expect(merged.siblings == plainSiblings(x, y), "\(x) sync \(y)")
+                    #expect(merged.context == plainUnion(x.context, y.context), "\(x) sync \(y)")
+                    checked += 1
+                    if merged.siblings == x.siblings || merged.siblings == y.siblings { shortcuts += 1 }
                 }
+                var u = x.context
+                u.formUnion(y.context)
+                #expect(u == plainUnion(x.context, y.context))
+                return merged
             }
         }
         // Both paths ran: results equal to one side and results built from both.
         #expect(checked > 500 && shortcuts > 100 && shortcuts < checked)
+    }
+
+    /// Three replicas evolving by local writes (each under its own actor, with its own context or none)
+    /// and occasional pairwise syncs, where `sync(x, y)` gives replica x's new state after syncing y.
+    private func randomReplicaHistory(steps: Int, rng: inout TestRNG,
+                                      sync: (SiblingSet, SiblingSet) -> SiblingSet) -> [SiblingSet] {
+        var replicas = [SiblingSet(), SiblingSet(), SiblingSet()]
+        let actors = [a, b, c]
+        for step in 0..<steps {
+            let i = Int(rng.next() % 3)
+            if rng.next() % 3 == 0 {
+                let j = Int(rng.next() % 3)
+                replicas[i] = sync(replicas[i], replicas[j])
+            } else {
+                let ctx = rng.next() % 2 == 0 ? replicas[i].context : VersionVector()
+                replicas[i].update(clientContext: ctx, actor: actors[i], value: bytes("s\(step)"), timestamp: UInt64(step))
+            }
+        }
+        return replicas
     }
 
     @Test func tombstoneSupersedesWhatItSaw() {
