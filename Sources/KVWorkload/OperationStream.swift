@@ -55,8 +55,8 @@ public struct OperationStream: Sendable {
     public let operationLimit: Int64
     public let keyNamer: KeyNamer
 
-    var keyBuffer: [UInt8]
-    var keyLength = 0
+    @usableFromInline var keyBuffer: [UInt8]
+    @usableFromInline var keyLength = 0
     let prefixLength: Int
     let hashedKeys: Bool
     let zeroPadding: Int
@@ -210,7 +210,9 @@ public struct OperationStream: Sendable {
     /// The highest keynum this thread's reads may target (records loaded + its acknowledged inserts).
     public var latestReadableKeyNumber: Int64 { keyNumber(ofView: inserts.lastAcknowledged) }
 
-    /// Calls `body` with the current key's bytes.
+    /// Calls `body` with the current key's bytes. Inlinable: as a cross-module call on a stream held in a class
+    /// property, the caller passed the whole stream by value, copying it (a ~200-byte memcpy per operation).
+    @inlinable @inline(__always)
     public func withKey<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try keyBuffer.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<keyLength])) }
     }
