@@ -16,7 +16,7 @@ final class NIOWorker: @unchecked Sendable {
     /// Connections with commands written since their last flush (so a flush visits only those, not all).
     var unflushed: [Int] = []
     /// Free pipeline slots (connection indices) per slot group.
-    var freeSlots: [[Int]]
+    var freeSlots: SlotStacks
     /// Live connections per slot group.
     var aliveConnections: [Int]
     var freeCount = 0
@@ -43,7 +43,7 @@ final class NIOWorker: @unchecked Sendable {
         self.interval = interval
         self.router = router
         let groups = router?.memberIDs.count ?? 1
-        freeSlots = Array(repeating: [], count: groups)
+        freeSlots = SlotStacks(groups: groups)
         aliveConnections = Array(repeating: 0, count: groups)
         keyNamer = core.stream.keyNamer
     }
@@ -51,14 +51,17 @@ final class NIOWorker: @unchecked Sendable {
     /// The slot group of a connection to member (or host) `node`.
     func group(ofNode node: Int) -> Int { router == nil ? 0 : node }
 
+    deinit { freeSlots.deallocate() }
+
     func begin() {
+        freeSlots.allocate(capacity: depth * connections.count)
+        // Pushed last-first, so the first connections' slots are taken first.
         for _ in 0..<depth {
-            for c in connections.indices {
-                freeSlots[connections[c].group].append(c)
+            for c in connections.indices.reversed() {
+                freeSlots.push(c, group: connections[c].group)
                 freeCount += 1
             }
         }
-        for g in freeSlots.indices { freeSlots[g].reverse() }
         for c in connections { aliveConnections[c.group] += 1 }
         let wait = core.pacer.start > MonotonicClock.nanoseconds() ? core.pacer.start - MonotonicClock.nanoseconds() : 0
         ticker = loop.scheduleRepeatedTask(initialDelay: .nanoseconds(Int64(wait)), delay: .milliseconds(100)) { [self] _ in
@@ -125,7 +128,7 @@ final class NIOWorker: @unchecked Sendable {
     func takeSlot(now: UInt64) -> Int? {
         guard router != nil else { return popFree(group: 0) }
         while true {
-            guard let g = ClusterRouter.choose(parkedRoute, hasFreeSlot: { !freeSlots[$0].isEmpty }) else { break }
+            guard let g = ClusterRouter.choose(parkedRoute, hasFreeSlot: { !freeSlots.isEmpty(group: $0) }) else { break }
             if let c = popFree(group: g) { return c }
         }
         for i in 0..<parkedRoute.count where aliveConnections[parkedRoute[i]] > 0 { return nil }
@@ -139,7 +142,7 @@ final class NIOWorker: @unchecked Sendable {
     /// Pops a free slot of a live connection in `group` (dropping slots of dead ones).
     @inline(__always)
     func popFree(group g: Int) -> Int? {
-        while let c = freeSlots[g].popLast() {
+        while let c = freeSlots.pop(group: g) {
             freeCount -= 1
             if connections[c].alive { return c }
         }
@@ -153,7 +156,7 @@ final class NIOWorker: @unchecked Sendable {
 
     func completed(_ op: InFlightOperation, outcome: OperationOutcome, node: Int, connection: Int, now: UInt64) {
         core.complete(op, outcome: outcome, now: now, node: node)
-        freeSlots[connections[connection].group].append(connection)
+        freeSlots.push(connection, group: connections[connection].group)
         freeCount += 1
     }
 
@@ -169,5 +172,49 @@ final class NIOWorker: @unchecked Sendable {
         core.finish(now: MonotonicClock.nanoseconds())
         values.deallocate()
         for c in connections where c.alive { c.close() }
+    }
+}
+
+/// Stacks of free pipeline slots (connection indices), one per slot group, in one fixed block the worker
+/// owns: taking and returning a slot is a pointer bump, with no copy-on-write check of nested arrays.
+/// Each stack has room for every slot of the worker, so a push never overflows.
+struct SlotStacks {
+    let groups: Int
+    private(set) var capacity = 0
+    private var storage: UnsafeMutablePointer<Int>?
+    private var tops: UnsafeMutablePointer<Int>?
+
+    init(groups: Int) { self.groups = groups }
+
+    /// Allocates room for `capacity` slots per group (once, before the first push).
+    mutating func allocate(capacity: Int) {
+        precondition(storage == nil, "slot stacks allocated twice")
+        self.capacity = max(capacity, 1)
+        storage = .allocate(capacity: groups * self.capacity)
+        tops = .allocate(capacity: groups)
+        tops!.initialize(repeating: 0, count: groups)
+    }
+
+    func deallocate() {
+        storage?.deallocate()
+        tops?.deallocate()
+    }
+
+    @inline(__always)
+    func isEmpty(group: Int) -> Bool { tops.map { $0[group] == 0 } ?? true }
+
+    @inline(__always)
+    func push(_ slot: Int, group: Int) {
+        let tops = tops!
+        precondition(tops[group] < capacity, "more free slots than the worker has")
+        storage![group * capacity + tops[group]] = slot
+        tops[group] += 1
+    }
+
+    @inline(__always)
+    func pop(group: Int) -> Int? {
+        guard let tops, tops[group] > 0 else { return nil }
+        tops[group] -= 1
+        return storage![group * capacity + tops[group]]
     }
 }

@@ -2,6 +2,14 @@ import KVWorkload
 import NIOCore
 import RESP
 
+/// One pipeline slot of a connection: the operation, and the replies it still awaits (two for a
+/// read-modify-write, whose GET decides found / not found).
+struct PendingReply {
+    var operation: InFlightOperation
+    var remaining: Int
+    var outcome: OperationOutcome
+}
+
 /// One RESP connection: writes commands, parses replies in order, matches them to in-flight
 /// operations (a ring of `depth` entries).
 final class RESPConnection: ChannelInboundHandler {
@@ -17,11 +25,14 @@ final class RESPConnection: ChannelInboundHandler {
     var context: ChannelHandlerContext?
     var parser = RESPValueParser()
     var cumulation: ByteBuffer?
-    var out: ByteBuffer?
+    /// Commands written since the last flush.
+    var out = ByteBufferAllocator().buffer(capacity: 4096)
     var pendingFlush = false
     var alive = true
-    var ring: [InFlightOperation?]
-    var replies: [(remaining: Int, outcome: OperationOutcome)]
+    /// The in-flight operations, oldest at `head`: fixed storage owned by the connection, so the per-reply
+    /// bookkeeping has no copy-on-write check, no Optional and no division.
+    let ring: UnsafeMutablePointer<PendingReply>
+    let depth: Int
     var head = 0
     var count = 0
 
@@ -30,50 +41,66 @@ final class RESPConnection: ChannelInboundHandler {
         self.index = index
         self.node = node
         self.group = group
-        ring = Array(repeating: nil, count: depth)
-        replies = Array(repeating: (0, .ok), count: depth)
+        self.depth = depth
+        ring = .allocate(capacity: depth)
+        let idle = InFlightOperation(operation: Operation(kind: .read, keyNumber: 0, keyLength: 0),
+                                     intended: 0, sent: 0, measured: false)
+        ring.initialize(repeating: PendingReply(operation: idle, remaining: 0, outcome: .ok), count: depth)
+    }
+
+    deinit {
+        ring.deinitialize(count: depth)
+        ring.deallocate()
+    }
+
+    /// The ring index `offset` slots after `index`.
+    @inline(__always)
+    func advanced(_ index: Int, by offset: Int) -> Int {
+        let i = index + offset
+        return i >= depth ? i - depth : i
     }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
     func send(_ op: InFlightOperation, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, keyNamer namer: KeyNamer) {
-        guard let context else { return }
-        if out == nil { out = context.channel.allocator.buffer(capacity: 4096) }
+        guard context != nil else { return }
         var expected = 1
         do {
             switch op.operation.kind {
-            case .read: out!.writeRESPGetCommand(key: key)
-            case .update, .insert: out!.writeRESPSetCommand(key: key, value: value)
+            case .read: out.writeRESPGetCommand(key: key)
+            case .update, .insert: out.writeRESPSetCommand(key: key, value: value)
             case .readModifyWrite:
-                out!.writeRESPGetCommand(key: key)
-                out!.writeRESPSetCommand(key: key, value: value)
+                out.writeRESPGetCommand(key: key)
+                out.writeRESPSetCommand(key: key, value: value)
                 expected = 2
             case .delete:
-                out!.writeStaticString("*2\r\n$3\r\nDEL\r\n")
-                out!.writeRESPBulkString(key)
+                out.writeStaticString("*2\r\n$3\r\nDEL\r\n")
+                out.writeRESPBulkString(key)
             case .scan:
-                out!.writeRESPArrayHeader(op.operation.scanLength + 1)
-                out!.writeStaticString("$4\r\nMGET\r\n")
+                out.writeRESPArrayHeader(op.operation.scanLength + 1)
+                out.writeStaticString("$4\r\nMGET\r\n")
                 withUnsafeTemporaryAllocation(byteCount: namer.maximumLength, alignment: 1) { buffer in
                     for i in 0..<Int64(op.operation.scanLength) {
                         let n = namer.write(keyNumber: op.operation.keyNumber + i, into: buffer)
-                        out!.writeRESPBulkString(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+                        out.writeRESPBulkString(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
                     }
                 }
             }
         }
-        let slot = (head + count) % ring.count
-        ring[slot] = op
-        replies[slot] = (expected, .ok)
+        precondition(count < depth, "more operations than pipeline slots")
+        ring[advanced(head, by: count)] = PendingReply(operation: op, remaining: expected, outcome: .ok)
         count += 1
         pendingFlush = true
     }
 
     func flush() {
         pendingFlush = false
-        guard let context, let buffer = out else { return }
-        out = nil
-        context.writeAndFlush(NIOAny(buffer), promise: nil)
+        guard let context, out.readableBytes > 0 else { return }
+        context.writeAndFlush(NIOAny(out), promise: nil)
+        // Reused for the next batch: once the socket has taken the bytes (as it normally has by now) the
+        // storage is ours alone again and clearing it is free; if the write is still pending, `clear`
+        // gives this buffer fresh storage and the pending write keeps its own.
+        out.clear()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -126,17 +153,17 @@ final class RESPConnection: ChannelInboundHandler {
 
     func handle(_ reply: OperationOutcome, now: UInt64) {
         var outcome = reply
-        if replies[head].remaining > 1 {
+        let slot = ring + head
+        if slot.pointee.remaining > 1 {
             // Read-modify-write: the GET decides found / not found, an error anywhere wins.
-            replies[head].outcome = outcome
-            replies[head].remaining -= 1
+            slot.pointee.outcome = outcome
+            slot.pointee.remaining -= 1
             return
         }
-        let first = replies[head].outcome
+        let first = slot.pointee.outcome
         if first != .ok, outcome != .error { outcome = first }
-        let op = ring[head]!
-        ring[head] = nil
-        head = (head + 1) % ring.count
+        let op = slot.pointee.operation
+        head = advanced(head, by: 1)
         count -= 1
         worker.completed(op, outcome: outcome, node: node, connection: index, now: now)
     }
@@ -148,9 +175,8 @@ final class RESPConnection: ChannelInboundHandler {
         worker.connectionDied(group: group)
         let now = MonotonicClock.nanoseconds()
         while count > 0 {
-            let op = ring[head]!
-            ring[head] = nil
-            head = (head + 1) % ring.count
+            let op = ring[head].operation
+            head = advanced(head, by: 1)
             count -= 1
             worker.core.complete(op, outcome: outcome, now: now, node: node)
         }
@@ -159,7 +185,9 @@ final class RESPConnection: ChannelInboundHandler {
     }
 
     func checkTimeout(now: UInt64, timeout: UInt64) {
-        guard count > 0, let op = ring[head], now > op.sent, now - op.sent > timeout else { return }
+        guard count > 0 else { return }
+        let op = ring[head].operation
+        guard now > op.sent, now - op.sent > timeout else { return }
         fail(.timeout)
     }
 

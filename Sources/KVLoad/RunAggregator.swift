@@ -22,7 +22,36 @@ public struct LatencyStats: Sendable, Equatable, Codable {
         func us(_ ns: UInt64) -> Double { Double(ns) / 1000 }
         let mean = sum.map { Double($0) / Double(h.totalCount) } ?? h.mean
         self = LatencyStats(count: h.totalCount, mean: mean / 1000, min: us(h.min),
-                            p: [50, 90, 99, 99.9, 99.99].map { us(h.valueAtPercentile($0)) }, max: us(h.max))
+                            p: Self.percentiles(h).map(us), max: us(h.max))
+    }
+
+    /// The reported percentiles, in order.
+    static let percentileLevels: [Double] = [50, 90, 99, 99.9, 99.99]
+
+    /// `h.valueAtPercentile(p)` for every level of `percentileLevels`, with the same rounding, from one walk
+    /// over the recorded buckets that stops at the last level. (`valueAtPercentile` walks the counts from the
+    /// start for each level, and is not specialized for our count type: five such walks were most of the
+    /// collector's work per interval.)
+    static func percentiles(_ h: LatencyHistogram) -> [UInt64] {
+        let total = h.totalCount
+        // The count each level must reach, rounded as HdrHistogram rounds it (one ulp down, then up).
+        let targets = percentileLevels.map { level -> UInt64 in
+            let requested = Swift.min(Swift.max(level.nextDown, 0), 100)
+            return Swift.max(1, UInt64((requested * Double(total) / 100).rounded(.up)))
+        }
+        var values = [UInt64](repeating: 0, count: targets.count)
+        var reached = 0
+        var cumulative: UInt64 = 0
+        let low = h.min, high = h.maxRecorded
+        for bucket in h.recordedValues() {
+            cumulative += bucket.count
+            while reached < targets.count, cumulative >= targets[reached] {
+                values[reached] = Swift.max(Swift.min(bucket.value, high), low)
+                reached += 1
+            }
+            if reached == targets.count { break }
+        }
+        return values
     }
 
     init(count: UInt64, mean: Double, min: Double, p: [Double], max: Double) {

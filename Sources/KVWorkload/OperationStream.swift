@@ -29,6 +29,16 @@ public struct Operation: Sendable, Equatable {
     public var readField: Int
     /// Field index to write, or `allFields` (update, insert, RMW; insert always writes all).
     public var writeField: Int
+
+    public init(kind: OperationKind, keyNumber: Int64, keyLength: Int, scanLength: Int = 0,
+                readField: Int = Operation.allFields, writeField: Int = Operation.allFields) {
+        self.kind = kind
+        self.keyNumber = keyNumber
+        self.keyLength = keyLength
+        self.scanLength = scanLength
+        self.readField = readField
+        self.writeField = writeField
+    }
 }
 
 /// Which YCSB phase a stream generates.

@@ -36,6 +36,35 @@ struct RecorderTests {
         }
     }
 
+    /// The reported percentiles come from one walk over the buckets; they must equal HdrHistogram's own
+    /// `valueAtPercentile` for every level, on many shapes: a single value, a few, tight and heavy-tailed
+    /// spreads, counts small enough that the levels round onto the same bucket.
+    @Test func oneWalkPercentilesEqualValueAtPercentile() {
+        var state: UInt64 = 7
+        func nextRandom() -> UInt64 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return state >> 33
+        }
+        let levels: [Double] = [50, 90, 99, 99.9, 99.99]
+        var shapes = 0
+        for count in [1, 2, 3, 7, 99, 1_000, 10_001, 100_000] {
+            for spread in [0.0, 0.5, 4.0, 14.0] {
+                var h = LatencyHistogram.latency()
+                for _ in 0..<count {
+                    let exponent = Double(nextRandom() % 10_000) / 10_000 * spread
+                    _ = h.record(UInt64(5_000 * exp(exponent)) + nextRandom() % 3)
+                }
+                let stats = LatencyStats(h)
+                let reported = [stats.p50Micros, stats.p90Micros, stats.p99Micros, stats.p999Micros, stats.p9999Micros]
+                for (level, value) in zip(levels, reported) {
+                    #expect(value == Double(h.valueAtPercentile(level)) / 1000, "\(count) values, spread \(spread), p\(level)")
+                }
+                shapes += 1
+            }
+        }
+        #expect(shapes == 32)
+    }
+
     /// The mean is the exact mean of what was recorded, across merged worker sets and outcomes; a slot
     /// read back without its sum (from an interval log) falls back to HdrHistogram's bucket-based mean.
     @Test func meanIsExactAcrossMerges() {
