@@ -8,7 +8,9 @@
 # Benchmarks/perf-baseline/. Three gates:
 #
 #   gate 1  instructions per operation on the worker thread, counted by valgrind's callgrind: the generator
-#           (null) and the storage path (embedded minus null). Fails beyond LIMIT (default 1.5x). Instruction
+#           (null), the storage path (embedded minus null) and the RESP client path (the redis binding against
+#           a redis-server started here, 50 connections, pipeline 16, minus null; skipped without
+#           redis-server). Fails beyond LIMIT (default 1.5x). Instruction
 #           counts hardly depend on what else the machine is doing (runs of one build differ by up to
 #           ~12 % here, from the log writer's timing), so this gate is the precise one; it cannot see time
 #           spent waiting (locks, syscalls, cache misses), which the wall-clock gates do. Skipped with a
@@ -80,12 +82,13 @@ have_valgrind() {
     command -v valgrind >/dev/null
 }
 
-# count KIND DIR: instructions per operation on the busiest non-main thread (the worker) of one run.
+# count KIND DIR [ARGS...]: instructions per operation on the busiest non-main thread (the worker) of one run.
 count() {
     local kind=$1 dir=$2
+    shift 2
     rm -f "$dir/cg-$kind".out*
     valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$dir/cg-$kind.out" \
-        "$dir/kvbench" run "$kind" "${workload[@]}" -p operationcount=$counted_ops >/dev/null 2>"$dir/cg-$kind.log" || {
+        "$dir/kvbench" run "$kind" "${workload[@]}" -p operationcount=$counted_ops "$@" >/dev/null 2>"$dir/cg-$kind.log" || {
         tail -n 20 "$dir/cg-$kind.log" >&2
         return 1
     }
@@ -112,13 +115,35 @@ instructions() {
     strip --strip-debug -o "$dir/kvbench" "$bin"
     null=$(count null "$dir")
     embedded=$(count embedded "$dir")
+    redis=$(count_redis "$dir")
     {
         echo "# instructions per operation on the worker thread (valgrind --tool=callgrind), written by scripts/perf-smoke.sh"
         echo "# workload: ${workload[*]} -p operationcount=$counted_ops"
+        echo "# client: the redis binding against a private redis-server, ${client_flags[*]}, minus the generator"
         echo "generator $null"
         echo "storage $(( embedded - null ))"
+        [ -n "$redis" ] && echo "client $(( redis - null ))"
     } >"$dir/instructions.txt"
     rm -f "$dir/kvbench" "$dir"/cg-*.out*
+}
+
+# The RESP client path (encoding, reply scanning, pipeline bookkeeping, NIO reads and writes): the redis
+# binding at the shape of the redis-benchmark comparison (50 connections, pipeline 16).
+client_flags=(--connections 50 --pipeline 16)
+
+# count_redis DIR: instructions per operation of the redis binding against a redis-server started here on a
+# free port and loaded first (so reads find their records); prints nothing when redis-server is missing.
+count_redis() {
+    local dir=$1 port pid rc=0
+    command -v redis-server >/dev/null || { echo "perf smoke: redis-server not found, client count skipped" >&2; return 0; }
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no >"$dir/redis.log" 2>&1 &
+    pid=$!
+    for _ in $(seq 1 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+    "$dir/kvbench" load redis --hosts "127.0.0.1:$port" "${workload[@]}" "${client_flags[@]}" >/dev/null || rc=1
+    [ "$rc" = 0 ] && { count redis "$dir" --hosts "127.0.0.1:$port" "${client_flags[@]}" || rc=1; }
+    kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+    return "$rc"
 }
 
 # gate_instructions BASE CUR: prints a table; returns 1 when a count rose beyond the limit.
@@ -130,7 +155,10 @@ def read(path):
 base, cur, limit = read(sys.argv[1]), read(sys.argv[2]), float(sys.argv[3])
 worse = []
 print("%-10s %10s %10s %8s %7s  %s" % ("per op", "baseline", "current", "change", "limit", "verdict"))
-for key in ("generator", "storage"):
+for key in ("generator", "storage", "client"):
+    if key not in base or key not in cur:
+        print("%-10s %10s %10s  (not measured on both sides)" % (key, base.get(key, "-"), cur.get(key, "-")))
+        continue
     b, c = base[key], cur[key]
     ratio = c / b if b > 0 else float("inf")
     verdict = "worse" if ratio > limit else ("better" if ratio < 1 / limit else "ok")
@@ -213,9 +241,10 @@ for line in runs[0]:
     if line.startswith("#"):
         print(line)
 print("# median of %d callgrind runs" % len(runs))
-for key in ("generator", "storage"):
+for key in ("generator", "storage", "client"):
     values = sorted(int(l.split()[1]) for r in runs for l in r if l.startswith(key + " "))
-    print(key, values[len(values) // 2])
+    if values:
+        print(key, values[len(values) // 2])
 EOF
     for kind in calibration null embedded; do
         for run in "$out/new/$kind"/run-*; do
