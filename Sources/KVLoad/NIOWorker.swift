@@ -87,6 +87,25 @@ final class NIOWorker: @unchecked Sendable {
         guard !draining else { return finishIfIdle() }
         let now = MonotonicClock.nanoseconds()
         while true {
+            if router == nil {
+                // Unrouted: any live slot will do, so take one first and draw the operation straight into it.
+                guard let c = popFree(group: 0) else { break }
+                switch core.next(now: now) {
+                case .done:
+                    returnSlot(c)
+                    draining = true
+                    flushAll()
+                    return finishIfIdle()
+                case .wait(let until):
+                    returnSlot(c)
+                    arm(at: until)
+                    flushAll()
+                    return
+                case .send(let op):
+                    dispatch(op, to: c, now: now)
+                }
+                continue
+            }
             if parked == nil {
                 guard freeCount > 0 else { break }
                 switch core.next(now: now) {
@@ -107,19 +126,32 @@ final class NIOWorker: @unchecked Sendable {
                 if parked == nil { continue }  // failed for want of a live replica connection: draw the next one
                 break
             }
-            var op = parked!
+            let op = parked!
             parked = nil
-            op.sent = now
-            let value = op.operation.kind.writes ? values.next(&core.stream) : UnsafeRawBufferPointer(start: nil, count: 0)
-            let connection = connections[c]
-            if !connection.pendingFlush { unflushed.append(c) }
-            core.withKey { key in connection.send(op, key: key, value: value, keyNamer: keyNamer) }
+            dispatch(op, to: c, now: now)
         }
         flushAll()
         if !aliveConnections.contains(where: { $0 > 0 }) {
             draining = true
             finishIfIdle()
         }
+    }
+
+    /// Writes `op` (whose key is the stream's current one) to the free slot `c`.
+    @inline(__always)
+    func dispatch(_ op: InFlightOperation, to c: Int, now: UInt64) {
+        var op = op
+        op.sent = now
+        let value = op.operation.kind.writes ? values.next(&core.stream) : UnsafeRawBufferPointer(start: nil, count: 0)
+        let connection = connections[c]
+        if !connection.pendingFlush { unflushed.append(c) }
+        core.withKey { key in connection.send(op, key: key, value: value, keyNamer: keyNamer) }
+    }
+
+    /// Gives back a slot taken but not used.
+    func returnSlot(_ c: Int) {
+        freeSlots.push(c, group: connections[c].group)
+        freeCount += 1
     }
 
     /// A free slot for the parked operation: any (no routing) or one of its replicas', owner first.
