@@ -13,11 +13,15 @@
 #   FUZZ_RUNS=10000000 FUZZ_CONFIG=release scripts/fuzz.sh 3600
 # FUZZ_CONFIG=release builds the targets optimised (10-20x more inputs per second; CI uses debug).
 # FUZZ_SCRATCH=DIR builds into DIR instead of .build-fuzz (two campaigns side by side, or one beside CI).
+# `scripts/fuzz.sh --build-only` builds the targets and stops (scripts/test.sh does this in the background early
+# on, so the timed run later finds them built).
 # FUZZ_CORPUS_DIR=DIR keeps each target's corpus in DIR/<target> across runs (a long campaign can stop and go
 # on where it was; the executions of its runs add up); by default new inputs go to a temp folder.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+build_only=0
+if [ "${1:-}" = --build-only ]; then build_only=1; shift; fi
 seconds="${1:-60}"
 shift || true
 targets=("$@")
@@ -37,6 +41,7 @@ if ! swift build -c "${FUZZ_CONFIG:-debug}" --package-path Fuzz --scratch-path "
     exit 1
 fi
 echo "built in $(( $(date +%s) - build_start )) s"
+[ "$build_only" = 1 ] && exit 0
 bin=$(swift build -c "${FUZZ_CONFIG:-debug}" --package-path Fuzz --scratch-path "$scratch" --show-bin-path \
     -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -use-ld=lld)
 

@@ -31,20 +31,20 @@
 #
 #   scripts/perf-smoke.sh                    # compare with the baseline; exit 1 on a regression
 #   scripts/perf-smoke.sh --update-baseline  # measure and rewrite Benchmarks/perf-baseline/ (then commit it)
+#   scripts/perf-smoke.sh --build-only       # only the release build (scripts/test.sh starts it in the background)
 # Environment: KVBENCH_BIN (a release kvbench to use instead of building), ROUNDS, LIMIT (default 1.5x),
 # WALL_LIMIT (default 2x), PERF_OUT (work directory, default a fresh temporary one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 update=0
+build_only=0
 [ "${1:-}" = "--update-baseline" ] && update=1
+[ "${1:-}" = "--build-only" ] && build_only=1
 rounds=${ROUNDS:-7}
 limit=${LIMIT:-1.5x}
 wall_limit=${WALL_LIMIT:-2x}
 baseline=Benchmarks/perf-baseline
-out=${PERF_OUT:-$(mktemp -d /tmp/kvbench-perf-smoke.XXXXXX)}
-mkdir -p "$out"
-keep=${PERF_OUT:+1}   # a work directory of our own is removed when the smoke passes
 # `--embedded-nodes 1`: the storage engine alone, called directly (the default embedded binding is an
 # in-process cluster, whose loop hops would swamp the storage path this gate watches).
 workload=(-P workloads/workloada -p recordcount=10000 -p fieldcount=1 -p fieldlength=100 -p seed=42 --threads 1 --quiet
@@ -71,6 +71,10 @@ else
     echo "   built in $(( $(date +%s) - start )) s"
     bin=.build/release/kvbench
 fi
+[ "$build_only" = 1 ] && exit 0
+out=${PERF_OUT:-$(mktemp -d /tmp/kvbench-perf-smoke.XXXXXX)}
+mkdir -p "$out"
+keep=${PERF_OUT:+1}   # a work directory of our own is removed when the smoke passes
 
 # ---- gate 1: instruction counts -------------------------------------------------------------------
 

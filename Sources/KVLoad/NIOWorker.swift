@@ -90,37 +90,20 @@ final class NIOWorker: @unchecked Sendable {
             if router == nil {
                 // Unrouted: any live slot will do, so take one first and draw the operation straight into it.
                 guard let c = popFree(group: 0) else { break }
-                switch core.next(now: now) {
-                case .done:
+                let step = core.next(now: now)
+                guard case .send(let op) = step else {
                     returnSlot(c)
-                    draining = true
-                    flushAll()
-                    return finishIfIdle()
-                case .wait(let until):
-                    returnSlot(c)
-                    arm(at: until)
-                    flushAll()
-                    return
-                case .send(let op):
-                    dispatch(op, to: c, now: now)
+                    return pause(step)
                 }
+                dispatch(op, to: c, now: now)
                 continue
             }
             if parked == nil {
                 guard freeCount > 0 else { break }
-                switch core.next(now: now) {
-                case .done:
-                    draining = true
-                    flushAll()
-                    return finishIfIdle()
-                case .wait(let until):
-                    arm(at: until)
-                    flushAll()
-                    return
-                case .send(let op):
-                    parked = op
-                    if let router { parkedRoute = core.withKey { router.route($0) } }
-                }
+                let step = core.next(now: now)
+                guard case .send(let op) = step else { return pause(step) }
+                parked = op
+                if let router { parkedRoute = core.withKey { router.route($0) } }
             }
             guard let c = takeSlot(now: now) else {
                 if parked == nil { continue }  // failed for want of a live replica connection: draw the next one
@@ -137,6 +120,18 @@ final class NIOWorker: @unchecked Sendable {
         }
     }
 
+    /// The stream has nothing to send now: flushes what was written, then drains (`.done`) or comes back
+    /// at the pacer's deadline (`.wait`).
+    func pause(_ step: WorkerStep) {
+        flushAll()
+        if case .wait(let until) = step {
+            arm(at: until)
+        } else {
+            draining = true
+            finishIfIdle()
+        }
+    }
+
     /// Writes `op` (whose key is the stream's current one) to the free slot `c`.
     @inline(__always)
     func dispatch(_ op: InFlightOperation, to c: Int, now: UInt64) {
@@ -148,7 +143,8 @@ final class NIOWorker: @unchecked Sendable {
         core.withKey { key in connection.send(op, key: key, value: value, keyNamer: keyNamer) }
     }
 
-    /// Gives back a slot taken but not used.
+    /// Gives back a slot: one taken but not used, or one whose operation completed.
+    @inline(__always)
     func returnSlot(_ c: Int) {
         freeSlots.push(c, group: connections[c].group)
         freeCount += 1
@@ -188,8 +184,7 @@ final class NIOWorker: @unchecked Sendable {
 
     func completed(_ op: InFlightOperation, outcome: OperationOutcome, node: Int, connection: Int, now: UInt64) {
         core.complete(op, outcome: outcome, now: now, node: node)
-        freeSlots.push(connection, group: connections[connection].group)
-        freeCount += 1
+        returnSlot(connection)
     }
 
     /// A connection of `group` died (its in-flight operations were already failed).
