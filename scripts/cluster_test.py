@@ -242,6 +242,12 @@ def anti_entropy(kvnode, work):
         for k in range(20000):
             base.set(f"base{k}", value)
         base.execute(raise_on_error=False)  # filler for the trees: a NOTACK on a loaded machine does not matter
+        # W=2: the third replica's copy of the last writes may still be on its way. Let n3 catch up before the
+        # kill, so that what it misses is the 200 writes below (on a busy machine it lagged ~700 keys behind).
+        deadline = time.time() + 30
+        while time.time() < deadline and c.client(2).dbsize() < c.client(0).dbsize():
+            time.sleep(0.2)
+        print(f"     before the kill: n1 holds {c.client(0).dbsize()} objects, n3 {c.client(2).dbsize()}")
         c.kill9(2)
         time.sleep(0.5)
         r = c.client(0)
