@@ -230,6 +230,11 @@ def wrong_secret(c):
     return port
 
 
+def repair_report(client):
+    """Runs KV.REPAIR through `client` and returns its report as a dict of strings."""
+    return dict(line.split(":") for line in client.execute_command("KV.REPAIR").decode().split("\r\n") if line)
+
+
 def anti_entropy(kvnode, work):
     c = Cluster(kvnode, work, free_base_port(), extra=["--no-hinted-handoff", "--fsync", "everysec"])
     try:
@@ -242,12 +247,15 @@ def anti_entropy(kvnode, work):
         for k in range(20000):
             base.set(f"base{k}", value)
         base.execute(raise_on_error=False)  # filler for the trees: a NOTACK on a loaded machine does not matter
-        # W=2: the third replica's copy of the last writes may still be on its way. Let n3 catch up before the
-        # kill, so that what it misses is the 200 writes below (on a busy machine it lagged ~700 keys behind).
-        deadline = time.time() + 30
-        while time.time() < deadline and c.client(2).dbsize() < c.client(0).dbsize():
-            time.sleep(0.2)
-        print(f"     before the kill: n1 holds {c.client(0).dbsize()} objects, n3 {c.client(2).dbsize()}")
+        # Converge the filler before the kill, so that what n3 misses is the 200 writes below: with W=2 and no
+        # hints, a filler write that timed out on a loaded machine may sit on one or two replicas only (n1 and
+        # n3 were seen 400 objects apart), and the measured repair would rightly ship those too.
+        for _ in range(5):
+            pre = repair_report(c.client(2, timeout=60))
+            if pre["ranges_in_sync"] == pre["ranges_compared"]:
+                break
+        print(f"     before the kill: n1 holds {c.client(0).dbsize()} objects, n2 {c.client(1).dbsize()}, "
+              f"n3 {c.client(2).dbsize()}")
         c.kill9(2)
         time.sleep(0.5)
         r = c.client(0)
@@ -260,7 +268,7 @@ def anti_entropy(kvnode, work):
         lacking = sum(1 for k in missed if not n3.execute_command("KV.GETLOCAL", k)[1])
         expect(lacking == len(missed), f"with hints off, the restarted node lacks the {lacking} writes it missed")
         t0 = time.time()
-        report = dict(line.split(":") for line in n3.execute_command("KV.REPAIR").decode().split("\r\n") if line)
+        report = repair_report(n3)
         took = time.time() - t0
         lacking = sum(1 for k in missed if not n3.execute_command("KV.GETLOCAL", k)[1])
         dataset = 20200 * 100
