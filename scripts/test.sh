@@ -17,12 +17,15 @@
 # Set KVBENCH_SKIP_SETUP=1 to skip step 1, KVBENCH_SKIP_PERF=1 to skip step 7.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+started=$(date +%s)
+# Step headers carry the time since the start, so a slow CI run shows where its minutes went.
+step() { echo "== $* (at $(( $(date +%s) - started )) s)"; }
 
 if [ "${KVBENCH_SKIP_SETUP:-0}" != 1 ]; then
     bash scripts/setup.sh
 fi
 
-echo "== swift build"
+step "swift build"
 if ! swift build --build-tests >/tmp/kvbench-build.log 2>&1; then
     grep -E "error|warning: unre" /tmp/kvbench-build.log | head -n 60
     tail -n 40 /tmp/kvbench-build.log
@@ -31,7 +34,7 @@ if ! swift build --build-tests >/tmp/kvbench-build.log 2>&1; then
 fi
 grep -E "warning:" /tmp/kvbench-build.log | grep -v "/.build/checkouts/" | head -n 20 || true
 
-echo "== swift test"
+step "swift test"
 swift test --skip-build 2>&1 | tee /tmp/kvbench-swift-test.log | grep -E "^(Test Suite|Executed|✔|✘|􀟈|􁁛|􀢄|Test run)|error|failed|passed" | tail -n 60
 status=${PIPESTATUS[0]}
 if [ "$status" -ne 0 ]; then
@@ -43,9 +46,8 @@ fi
 # The fuzz targets (a sanitizer build of their own) and the perf smoke's release kvbench build in the background,
 # at the lowest CPU and I/O priority, while the real-process checks below run: those mostly wait on timers,
 # sockets and fsync, so the builds take the idle CPU instead of adding ~8 minutes at the end. They start only
-# now because `swift test` holds .build's lock, and they stay out of the way of the checks' processes (nice 19
-# gets ~1.5 % of a core against a busy normal-priority process). The steps that use them build again, which
-# finds nothing left to do or, if a background build failed, fails there with its log.
+# now because `swift test` holds .build's lock. The steps that use them build again, which finds nothing left
+# to do or, if a background build failed, fails there with its log.
 background_builds=()
 background_groups=()
 stop_background_builds() {
@@ -55,14 +57,17 @@ stop_background_builds() {
     done
 }
 trap stop_background_builds EXIT
-# Each build runs in a session of its own (setsid), so the trap can stop its compilers when a check fails.
-# A new session is also a new scheduler autogroup (when the kernel has them), and between autogroups nice
-# does not count (the group would get half the CPU), so the build sets its own autogroup to nice 19 too.
+# The builds run under SCHED_IDLE (`chrt --idle`, inherited by every compiler they start): a waking check
+# process preempts them at once. nice 19 was not enough: the compilers came back at nice 0 and a wake-up
+# could wait out a compiler's time slice, which multi-hop cluster requests felt as p99 going from ~100 ms to
+# 1.7 s. Each build runs in a session of its own (setsid), so the trap can stop its compilers when a check
+# fails; a new session is also a new scheduler autogroup (when the kernel has them), between which policies
+# and nice do not count, so the build sets its own autogroup to nice 19 as well.
 in_background() {
     local group_file
     group_file=$(mktemp /tmp/kvbench-build-group.XXXXXX)
     background_groups+=("$group_file")
-    setsid sh -c 'echo $$ >"$0"; echo 19 >/proc/self/autogroup 2>/dev/null; exec nice -n 19 ionice -c 3 "$@"' \
+    setsid sh -c 'echo $$ >"$0"; echo 19 >/proc/self/autogroup 2>/dev/null; exec chrt --idle 0 ionice -c 3 "$@"' \
         "$group_file" "$@" >/dev/null 2>&1 &
     background_builds+=($!)
 }
@@ -73,35 +78,35 @@ if [ "${KVBENCH_SKIP_PERF:-0}" != 1 ] && [ -z "${KVBENCH_BIN:-}" ]; then
     in_background bash scripts/perf-smoke.sh --build-only
 fi
 
-echo "== client compatibility (real kvnode process)"
+step "client compatibility (real kvnode process)"
 bash scripts/compat-test.sh .build/debug/kvnode
 
-echo "== cluster (three real kvnode processes: kill -9 under writes, hints, siblings, peer auth)"
+step "cluster (three real kvnode processes: kill -9 under writes, hints, siblings, peer auth)"
 python3 scripts/cluster_test.py .build/debug/kvnode
 
-echo "== membership (five real kvnode processes, 1 s SWIM period: kill -9, 2 s and 10 s SIGSTOP; suspicion and refutation)"
+step "membership (five real kvnode processes, 1 s SWIM period: kill -9, 2 s and 10 s SIGSTOP; suspicion and refutation)"
 python3 scripts/membership_test.py .build/debug/kvnode
 
-echo "== rebalancing (a sixth node joins under writes, one leaves, one is killed and removed)"
+step "rebalancing (a sixth node joins under writes, one leaves, one is killed and removed)"
 python3 scripts/rebalance_test.py .build/debug/kvnode
 
-echo "== partitions (five kvnode processes on 127.0.0.2-6 in a private network namespace, iptables cuts)"
+step "partitions (five kvnode processes on 127.0.0.2-6 in a private network namespace, iptables cuts)"
 python3 scripts/partition_test.py .build/debug/kvnode
 
-echo "== scenarios (kvbench run kvnode --scenario: kill, restart, add-node, hot-key; kvbench cluster by hand)"
+step "scenarios (kvbench run kvnode --scenario: kill, restart, add-node, hot-key; kvbench cluster by hand)"
 python3 scripts/scenario_test.py .build/debug/kvbench
 
-echo "== crash campaign (kill -9 during writes, merges, recovery and hint delivery; --fsync always)"
+step "crash campaign (kill -9 during writes, merges, recovery and hint delivery; --fsync always)"
 python3 scripts/crash_test.py .build/debug/kvnode
 
-echo "== chaos (five kvnode processes in a private network namespace: kill, pause, partitions, loss, clock)"
+step "chaos (five kvnode processes in a private network namespace: kill, pause, partitions, loss, clock)"
 if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && command -v iptables >/dev/null; then
     .build/debug/kvbench chaos --rounds 20 --lww-rounds 4
 else
     echo "chaos: skipped (needs root, unshare and iptables)"
 fi
 
-echo "== waiting for the background builds"
+step "waiting for the background builds"
 wait_start=$(date +%s)
 for pid in "${background_builds[@]}"; do wait "$pid" || true; done
 background_builds=()
@@ -109,11 +114,11 @@ echo "   waited $(( $(date +%s) - wait_start )) s"
 
 fuzz_seconds="${KVBENCH_FUZZ_SECONDS:-20}"
 if [ "$fuzz_seconds" != 0 ]; then
-    echo "== fuzz (${fuzz_seconds} s per target)"
+    step "fuzz (${fuzz_seconds} s per target)"
     bash scripts/fuzz.sh "$fuzz_seconds"
 fi
 
 if [ "${KVBENCH_SKIP_PERF:-0}" != 1 ]; then
-    echo "== perf smoke (release kvbench against Benchmarks/perf-baseline)"
+    step "perf smoke (release kvbench against Benchmarks/perf-baseline)"
     bash scripts/perf-smoke.sh
 fi
