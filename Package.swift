@@ -82,10 +82,11 @@ let package = Package(
         .target(name: "KVRingLab", dependencies: ["KVPartitioning", "KVHash"]),
         .target(name: "KVVersioning", dependencies: ["KVHash"], swiftSettings: hotPath),
         .target(name: "KVCluster", dependencies: ["KVVersioning", "KVPartitioning", "KVHash"], swiftSettings: hotPath),
-        .target(name: "KVSimulator", dependencies: ["KVCluster", "KVVersioning", "KVPartitioning", "KVHash"]),
+        .target(name: "KVSimulator", dependencies: ["KVCluster", "KVVersioning", "KVPartitioning", "KVHash", "KVEventQueue"]),
+        .target(name: "KVEventQueue", dependencies: [.product(name: "HeapModule", package: "swift-collections")]),
         .target(name: "KVAntiEntropy", dependencies: ["KVCluster", "KVVersioning", "KVPartitioning", "KVHash"], swiftSettings: hotPath),
         .target(name: "KVCompare"),
-        .target(name: "KVMembership", dependencies: ["KVHash"], swiftSettings: hotPath),
+        .target(name: "KVMembership", dependencies: ["KVHash", "KVEventQueue"], swiftSettings: hotPath),
 
         // The node: NIO shell around the cores.
         .target(
@@ -187,7 +188,7 @@ let package = Package(
         .testTarget(name: "KVWorkloadTests", dependencies: ["KVWorkload"]),
         .testTarget(name: "KVVersioningTests", dependencies: ["KVVersioning", "KVHash"]),
         .testTarget(name: "KVClusterTests", dependencies: ["KVCluster", "KVVersioning", "KVPartitioning"]),
-        .testTarget(name: "KVSimulatorTests", dependencies: ["KVSimulator", "KVCluster", "KVVersioning"]),
+        .testTarget(name: "KVSimulatorTests", dependencies: ["KVSimulator", "KVCluster", "KVVersioning", "KVEventQueue"]),
         .testTarget(name: "KVMembershipTests", dependencies: ["KVMembership", "KVHash"]),
         .testTarget(
             name: "KVAntiEntropyTests",

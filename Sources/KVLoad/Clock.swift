@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 
 /// A source of monotonic nanoseconds that workers read and wait on. Injected so tests can
 /// drive time deterministically.
@@ -38,6 +39,29 @@ public struct MonotonicClock: LoadClock {
                 nanosleep(&ts, nil)
             }
         }
+    }
+}
+
+/// A clock that moves only when told: `wait(until:)` jumps straight to the deadline and `advance(_:)` adds
+/// time. Runs on it take no real time and are exactly reproducible, which is what tests and simulated
+/// sessions need (the load driver's counterpart of NIO's `EmbeddedEventLoop`).
+public final class ManualLoadClock: LoadClock {
+    private let current: Atomic<UInt64>
+
+    public init(start: UInt64 = 1_000_000_000) {
+        current = Atomic(start)
+    }
+
+    public func now() -> UInt64 { current.load(ordering: .acquiring) }
+
+    /// Moves the clock to `deadline` unless it is already past it.
+    public func wait(until deadline: UInt64) {
+        current.max(deadline, ordering: .acquiringAndReleasing)
+    }
+
+    /// Moves the clock `nanoseconds` forward.
+    public func advance(_ nanoseconds: UInt64) {
+        current.add(nanoseconds, ordering: .acquiringAndReleasing)
     }
 }
 

@@ -1,3 +1,5 @@
+import KVEventQueue
+
 /// Things that happen in the simulated world at a virtual time.
 enum WorldEvent {
     case deliver(to: Int, from: Int, MembershipMessage)
@@ -26,7 +28,7 @@ final class SimulationWorld {
     var timerGenerations: [[MembershipTimer: UInt64]]
     var nextGeneration: UInt64 = 0
     var backlog: [[WorldEvent]]
-    var queue = TimedQueue<WorldEvent>()
+    var queue = EventQueue<WorldEvent>()
     var now: UInt64 = 0
     var rng: SplitMixRandom
     var side: [Int]? = nil
@@ -172,47 +174,6 @@ final class SimulationWorld {
 
     /// (id, status, incarnation) of every member in node `i`'s view.
     func view(_ i: Int) -> [Member] { nodes[i]?.members ?? [] }
-}
-
-/// A min-heap of timed items; equal times pop in insertion order.
-struct TimedQueue<Item> {
-    private var heap: [(time: UInt64, seq: UInt64, item: Item)] = []
-    private var seq: UInt64 = 0
-
-    var nextTime: UInt64? { heap.first?.time }
-
-    mutating func push(_ item: Item, at time: UInt64) {
-        seq += 1
-        heap.append((time, seq, item))
-        var i = heap.count - 1
-        while i > 0 {
-            let p = (i - 1) / 2
-            guard less(i, p) else { break }
-            heap.swapAt(i, p)
-            i = p
-        }
-    }
-
-    mutating func pop() -> (time: UInt64, item: Item)? {
-        guard !heap.isEmpty else { return nil }
-        heap.swapAt(0, heap.count - 1)
-        let top = heap.removeLast()
-        var i = 0
-        while true {
-            let l = 2 * i + 1, r = l + 1
-            var m = i
-            if l < heap.count && less(l, m) { m = l }
-            if r < heap.count && less(r, m) { m = r }
-            if m == i { break }
-            heap.swapAt(i, m)
-            i = m
-        }
-        return (top.time, top.item)
-    }
-
-    private func less(_ a: Int, _ b: Int) -> Bool {
-        heap[a].time != heap[b].time ? heap[a].time < heap[b].time : heap[a].seq < heap[b].seq
-    }
 }
 
 /// The simulator's randomness (SplitMix64), separate from the instances' own seeded streams.

@@ -1,4 +1,5 @@
 import KVCluster
+import KVEventQueue
 import KVPartitioning
 import KVVersioning
 

@@ -3,34 +3,10 @@ import KVCompare
 import KVLoad
 import KVWorkload
 
-/// A clock that only moves when a session says so: runs on it are exactly reproducible.
-final class SteppedClock: LoadClock, @unchecked Sendable {
-    private let lock = NSLock()
-    private var current: UInt64 = 1_000_000_000
-
-    func now() -> UInt64 {
-        lock.lock()
-        defer { lock.unlock() }
-        return current
-    }
-
-    func wait(until deadline: UInt64) {
-        lock.lock()
-        current = max(current, deadline)
-        lock.unlock()
-    }
-
-    func advance(_ nanoseconds: UInt64) {
-        lock.lock()
-        current += nanoseconds
-        lock.unlock()
-    }
-}
-
 /// A store whose reads take `read` ns and updates `update` ns (plus a fixed 0–9 step pattern so
 /// percentiles differ), all times `scale`: scale 2 is a machine (or a build) twice as slow.
 struct TimedBinding: SyncBinding {
-    let clock: SteppedClock
+    let clock: ManualLoadClock
     let read: UInt64
     let update: UInt64
     let scale: Double
@@ -42,7 +18,7 @@ struct TimedBinding: SyncBinding {
 }
 
 struct TimedSession: SyncSession {
-    let clock: SteppedClock
+    let clock: ManualLoadClock
     let read: UInt64
     let update: UInt64
     let scale: Double
@@ -65,7 +41,7 @@ enum Fixtures {
         p.merge(extra) { $1 }
         let spec = try WorkloadSpec(properties: WorkloadProperties(p))
         let plan = RunPlan(spec: spec, phase: .run, threads: 1)
-        let clock = SteppedClock()
+        let clock = ManualLoadClock()
         let timed = TimedBinding(clock: clock, read: read, update: update, scale: scale)
         return try LoadDriver.run(plan: plan, binding: timed, bindingName: binding, clock: clock)
     }

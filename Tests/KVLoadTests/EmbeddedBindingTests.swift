@@ -30,7 +30,7 @@ struct EmbeddedBindingTests {
     }
 
     @Test func phasesBoundTheRunAndReportTheOfferedRate() throws {
-        let clock = ManualClock()
+        let clock = ManualLoadClock()
         let s = try spec(["recordcount": "100", "operationcount": "0", "phases": "1s@1000,1s@1000..3000", "seed": "3"])
         let plan = RunPlan(spec: s, phase: .run, threads: 1)
         let binding = StallingBinding(clock: clock, serviceTime: 10_000, stallAt: -1, stall: 0)

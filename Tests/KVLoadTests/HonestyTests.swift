@@ -8,7 +8,7 @@ struct HonestyTests {
     let service: UInt64 = 100_000
 
     func run(target: Double) throws -> RunResult {
-        let clock = ManualClock()
+        let clock = ManualLoadClock()
         let s = try spec(["recordcount": "1000", "operationcount": "3000", "readproportion": "1", "updateproportion": "0", "seed": "7"])
         let plan = RunPlan(spec: s, phase: .run, threads: 1, targetRate: target, duration: 0)
         let binding = StallingBinding(clock: clock, serviceTime: service, stallAt: 500, stall: oneSecond)

@@ -2,34 +2,10 @@ import Foundation
 import KVLoad
 import KVWorkload
 
-/// A clock tests move by hand: `wait` jumps to the deadline, sessions advance it.
-final class ManualClock: LoadClock, @unchecked Sendable {
-    private let lock = NSLock()
-    private var current: UInt64 = 1_000_000_000
-
-    func now() -> UInt64 {
-        lock.lock()
-        defer { lock.unlock() }
-        return current
-    }
-
-    func wait(until deadline: UInt64) {
-        lock.lock()
-        current = max(current, deadline)
-        lock.unlock()
-    }
-
-    func advance(_ nanoseconds: UInt64) {
-        lock.lock()
-        current += nanoseconds
-        lock.unlock()
-    }
-}
-
 /// A binding whose operations take `serviceTime` on the manual clock, except operation
 /// `stallAt`, which takes `stall` (a server that stalls once).
 struct StallingBinding: SyncBinding {
-    let clock: ManualClock
+    let clock: ManualLoadClock
     let serviceTime: UInt64
     let stallAt: Int
     let stall: UInt64
@@ -41,7 +17,7 @@ struct StallingBinding: SyncBinding {
 }
 
 struct StallingSession: SyncSession {
-    let clock: ManualClock
+    let clock: ManualLoadClock
     let serviceTime: UInt64
     let stallAt: Int
     let stall: UInt64
