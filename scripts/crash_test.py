@@ -296,7 +296,8 @@ def cluster_rounds(args, work, rng):
                 time.sleep(0.2)
             converge.append(time.time() - t0)
             print(f"  cluster round {round_no}: killed n{down + 1}, then hint holder n{holder + 1} with "
-                  f"{hints_before} of {initial} hints undelivered; {len(acked)} acknowledged so far; all replicas complete after "
+                  f"{hints_before} hints undelivered ({initial} when n{down + 1} restarted; writers go on adding); "
+                  f"{len(acked)} acknowledged so far; all replicas complete after "
                   f"{converge[-1]:.1f} s (missing copies {missing})", flush=True)
             expect(missing == 0, f"cluster round {round_no}: every acknowledged write on all 3 replicas, no hints left")
     finally:
