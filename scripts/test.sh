@@ -71,7 +71,8 @@ in_background() {
         "$group_file" "$@" >/dev/null 2>&1 &
     background_builds+=($!)
 }
-if [ "${KVBENCH_FUZZ_SECONDS:-20}" != 0 ]; then
+fuzz_seconds="${KVBENCH_FUZZ_SECONDS:-20}"
+if [ "$fuzz_seconds" != 0 ]; then
     in_background bash scripts/fuzz.sh --build-only
 fi
 if [ "${KVBENCH_SKIP_PERF:-0}" != 1 ] && [ -z "${KVBENCH_BIN:-}" ]; then
@@ -107,12 +108,9 @@ else
 fi
 
 step "waiting for the background builds"
-wait_start=$(date +%s)
 for pid in "${background_builds[@]}"; do wait "$pid" || true; done
 background_builds=()
-echo "   waited $(( $(date +%s) - wait_start )) s"
 
-fuzz_seconds="${KVBENCH_FUZZ_SECONDS:-20}"
 if [ "$fuzz_seconds" != 0 ]; then
     step "fuzz (${fuzz_seconds} s per target)"
     bash scripts/fuzz.sh "$fuzz_seconds"

@@ -16,7 +16,10 @@ final class RESPConnection: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    unowned(unsafe) let worker: NIOWorker
+    /// The worker owns its connections; hot calls go through `_withUnsafeGuaranteedRef`, which (unlike a
+    /// call on an `unowned(unsafe)` reference) needs no retain and release around each call.
+    let workerRef: Unmanaged<NIOWorker>
+    var worker: NIOWorker { workerRef.takeUnretainedValue() }
     let index: Int
     /// Member (cluster) or host index: where the per-node counts go.
     let node: Int
@@ -37,7 +40,7 @@ final class RESPConnection: ChannelInboundHandler {
     var count = 0
 
     init(worker: NIOWorker, index: Int, node: Int, group: Int, depth: Int) {
-        self.worker = worker
+        self.workerRef = Unmanaged.passUnretained(worker)
         self.index = index
         self.node = node
         self.group = group
@@ -137,7 +140,7 @@ final class RESPConnection: ChannelInboundHandler {
             return
         }
         if cumulation!.readableBytes == 0 { cumulation = nil } else if cumulation!.readerIndex > 65_536 { cumulation!.discardReadBytes() }
-        worker.pump()
+        workerRef._withUnsafeGuaranteedRef { $0.pump() }
     }
 
     static func outcome(of reply: RESPValue) -> OperationOutcome {
@@ -165,7 +168,8 @@ final class RESPConnection: ChannelInboundHandler {
         let op = slot.pointee.operation
         head = advanced(head, by: 1)
         count -= 1
-        worker.completed(op, outcome: outcome, node: node, connection: index, now: now)
+        let node = node, index = index
+        workerRef._withUnsafeGuaranteedRef { $0.completed(op, outcome: outcome, node: node, connection: index, now: now) }
     }
 
     /// Fails every in-flight operation and closes the connection.

@@ -79,4 +79,53 @@ struct KeyDigitTests {
         }
         #expect(KeyNamer(prefix: "", hashed: false).key(-12_345) == "-12345")
     }
+
+    /// The eight-digit lane conversion against `String`: every value of each 4-digit lane with the other lane
+    /// fixed, and a seeded spread of whole values.
+    @Test func eightDigitGroups() {
+        func ascii(_ word: UInt64) -> String {
+            withUnsafeBytes(of: word.littleEndian) { String(decoding: $0, as: UTF8.self) }
+        }
+        func padded(_ x: UInt64) -> String {
+            let s = String(x)
+            return String(repeating: "0", count: 8 - s.count) + s
+        }
+        for lane in UInt64(0)..<10_000 {
+            for other: UInt64 in [0, 1, 4_999, 9_999] {
+                for x in [lane * 10_000 + other, other * 10_000 + lane] {
+                    #expect(ascii(KeyNamer.eightDigits(x)) == padded(x), "\(x)")
+                }
+            }
+        }
+        var r: UInt64 = 0x2545_F491_4F6C_DD1D
+        for _ in 0..<100_000 {
+            r ^= r << 13; r ^= r >> 7; r ^= r << 17
+            let x = r % 100_000_000
+            #expect(ascii(KeyNamer.eightDigits(x)) == padded(x), "\(x)")
+        }
+    }
+
+    /// The digits land exactly in their bytes: the bytes after a key are not touched, at every length and
+    /// with padding that leaves little room.
+    @Test func digitsStayInsideTheKey() {
+        var p: UInt64 = 1
+        var values: [UInt64] = [0]
+        for _ in 0..<19 {
+            values += [p, p * 9 + (p - 1) / 9 * 8]  // 10^k and 99…9 (k + 1 nines)
+            p *= 10
+        }
+        values.append(UInt64.max)
+        for v in values {
+            let digits = KeyNamer.decimalDigitCount(v)
+            var bytes = [UInt8](repeating: 0xEE, count: digits + 8)
+            bytes.withUnsafeMutableBytes { KeyNamer.storeDigits(v, count: digits, at: $0.baseAddress!) }
+            #expect(String(decoding: bytes[0..<digits], as: UTF8.self) == String(v), "\(v)")
+            #expect(bytes[digits...].allSatisfy { $0 == 0xEE }, "bytes after \(v) overwritten")
+        }
+        let namer = KeyNamer(prefix: "", hashed: false, zeroPadding: 30)
+        var buffer = [UInt8](repeating: 0xEE, count: namer.maximumLength + 8)
+        let n = buffer.withUnsafeMutableBytes { namer.write(keyNumber: 123, into: $0) }
+        #expect(n == 30 && String(decoding: buffer[0..<n], as: UTF8.self) == String(repeating: "0", count: 27) + "123")
+        #expect(buffer[n...].allSatisfy { $0 == 0xEE })
+    }
 }

@@ -56,40 +56,67 @@ public struct KeyNamer: Sendable, Equatable {
             out.storeBytes(of: 45, toByteOffset: at, as: UInt8.self)  // "-"
             at += 1
         }
-        let pairs = Self.digitPairs.utf8Start
-        var end = at + digits
-        var v = magnitude
-        // Four digits per division (two table lookups), then pairs, then the last one or two.
-        while v >= 10_000 {
-            let chunk = Int(v % 10_000)
-            v /= 10_000
-            let high = chunk / 100, low = chunk % 100
-            end -= 4
-            out.storeBytes(of: pairs[2 * high], toByteOffset: end, as: UInt8.self)
-            out.storeBytes(of: pairs[2 * high + 1], toByteOffset: end + 1, as: UInt8.self)
-            out.storeBytes(of: pairs[2 * low], toByteOffset: end + 2, as: UInt8.self)
-            out.storeBytes(of: pairs[2 * low + 1], toByteOffset: end + 3, as: UInt8.self)
-        }
-        if v >= 100 {
-            let r = Int(v % 100)
-            v /= 100
-            end -= 2
-            out.storeBytes(of: pairs[2 * r], toByteOffset: end, as: UInt8.self)
-            out.storeBytes(of: pairs[2 * r + 1], toByteOffset: end + 1, as: UInt8.self)
-        }
-        if v >= 10 {
-            let r = Int(v)
-            out.storeBytes(of: pairs[2 * r], toByteOffset: end - 2, as: UInt8.self)
-            out.storeBytes(of: pairs[2 * r + 1], toByteOffset: end - 1, as: UInt8.self)
-        } else {
-            out.storeBytes(of: UInt8(truncatingIfNeeded: v) &+ 48, toByteOffset: end - 1, as: UInt8.self)
-        }
+        storeDigits(magnitude, count: digits, at: out + at)
         return at + digits
     }
 
-    @usableFromInline
-    static let digitPairs: StaticString =
-        "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+    /// Stores the `count` decimal digits of `v` (`count == decimalDigitCount(v)`) at `out`, eight at a time.
+    @inlinable @inline(__always)
+    static func storeDigits(_ v: UInt64, count: Int, at out: UnsafeMutableRawPointer) {
+        if count <= 8 {
+            storeLast(count, of: eightDigits(v), at: out)
+            return
+        }
+        let low = v % 100_000_000, high = v / 100_000_000
+        // The leading group is stored as a whole word (its tail of zero digits lies inside the key and is
+        // overwritten by the groups after it).
+        if count <= 16 {
+            out.storeBytes(of: (eightDigits(high) >> UInt64(8 * (16 - count))).littleEndian, as: UInt64.self)
+        } else {
+            out.storeBytes(of: (eightDigits(high / 100_000_000) >> UInt64(8 * (24 - count))).littleEndian, as: UInt64.self)
+            out.storeBytes(of: eightDigits(high % 100_000_000).littleEndian, toByteOffset: count - 16, as: UInt64.self)
+        }
+        out.storeBytes(of: eightDigits(low).littleEndian, toByteOffset: count - 8, as: UInt64.self)
+    }
+
+    /// Stores the last `count` (1...8) digits of an `eightDigits` word at `out`, touching no byte after them.
+    @inlinable @inline(__always)
+    static func storeLast(_ count: Int, of word: UInt64, at out: UnsafeMutableRawPointer) {
+        var w = word >> UInt64(8 * (8 - count))  // memory order is the low byte first: drop the leading zeros
+        var at = 0
+        if count & 8 != 0 {
+            out.storeBytes(of: w.littleEndian, as: UInt64.self)
+            return
+        }
+        if count & 4 != 0 {
+            out.storeBytes(of: UInt32(truncatingIfNeeded: w).littleEndian, as: UInt32.self)
+            w >>= 32
+            at = 4
+        }
+        if count & 2 != 0 {
+            out.storeBytes(of: UInt16(truncatingIfNeeded: w).littleEndian, toByteOffset: at, as: UInt16.self)
+            w >>= 16
+            at += 2
+        }
+        if count & 1 != 0 {
+            out.storeBytes(of: UInt8(truncatingIfNeeded: w), toByteOffset: at, as: UInt8.self)
+        }
+    }
+
+    /// The eight decimal digits of `x` (< 10^8, leading zeros included) as ASCII bytes packed in a word whose
+    /// low byte is the first digit, computed in SIMD-within-a-register lanes: split into two 4-digit lanes,
+    /// each into two 2-digit lanes, each into two 1-digit lanes, with multiply-and-shift divisions that are
+    /// exact in these ranges (v·10486 >> 20 = v / 100 for v < 10^4; v·103 >> 10 = v / 10 for v < 100),
+    /// masked so no lane's bits reach another's.
+    @inlinable @inline(__always)
+    static func eightDigits(_ x: UInt64) -> UInt64 {
+        var v = (x / 10_000) | ((x % 10_000) << 32)
+        let hundreds = ((v &* 10_486) >> 20) & 0x0000_007F_0000_007F
+        v = hundreds | ((v &- 100 &* hundreds) << 16)
+        let tens = ((v &* 103) >> 10) & 0x000F_000F_000F_000F
+        v = tens | ((v &- 10 &* tens) << 8)
+        return v | 0x3030_3030_3030_3030
+    }
 
     /// Decimal digits of `v` without a loop: the bit length gives the count or one less (log10(2) ≈
     /// 1233 / 4096), and one comparison with the power of ten settles it.
