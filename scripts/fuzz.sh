@@ -9,6 +9,7 @@
 # Seeds come from Fuzz/corpus/<target> (never modified: new inputs go to a temp folder).
 # Exits non-zero on any crash, leak, timeout or OOM, printing the artifact and a replay command.
 #   scripts/fuzz.sh [seconds-per-target] [target...]
+# Targets run FUZZ_JOBS at a time (default: one per core).
 # FUZZ_RUNS=N also stops each target after N inputs (whichever limit comes first), for long campaigns:
 #   FUZZ_RUNS=10000000 FUZZ_CONFIG=release scripts/fuzz.sh 3600
 # FUZZ_CONFIG=release builds the targets optimised (10-20x more inputs per second; CI uses debug).
@@ -46,28 +47,39 @@ bin=$(swift build -c "${FUZZ_CONFIG:-debug}" --package-path Fuzz --scratch-path 
     -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -use-ld=lld)
 
 work=$(mktemp -d /tmp/kvbench-fuzz.XXXXXX)
-failed=0
-printf "%-13s %10s %10s %7s %s\n" target execs exec/s cov result
-for t in "${targets[@]}"; do
-    corpus="$work/$t/corpus"
+# run_target T: one libFuzzer process (single-threaded) for T; its exit status goes to $work/T/status.
+run_target() {
+    local t=$1 corpus="$work/$1/corpus"
     [ -n "${FUZZ_CORPUS_DIR:-}" ] && corpus="$FUZZ_CORPUS_DIR/$t"
     mkdir -p "$corpus" "$work/$t/artifacts"
-    dict=()
+    local dict=() runs=() seeds=()
     [ -f "Fuzz/dict/$t.dict" ] && dict=(-dict="Fuzz/dict/$t.dict")
-    runs=()
     [ -n "${FUZZ_RUNS:-}" ] && runs=(-runs="$FUZZ_RUNS")
-    seeds=()
     [ -d "Fuzz/corpus/$t" ] && seeds=("Fuzz/corpus/$t")
     SWIFT_BACKTRACE=enable=no "$bin/$t" \
         -max_total_time="$seconds" -max_len="${max_len[$t]:-4096}" -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 "${runs[@]}" "${dict[@]}" -artifact_prefix="$work/$t/artifacts/" \
         "$corpus" "${seeds[@]}" >"$work/$t/log" 2>&1
-    status=$?
+    echo $? >"$work/$t/status"
+}
+# Each target is one process on one core: run FUZZ_JOBS of them at a time (default: one per core), so a time
+# box of S seconds per target takes S x ceil(targets / jobs) of wall clock instead of S x targets.
+jobs="${FUZZ_JOBS:-$(nproc)}"
+for t in "${targets[@]}"; do
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
+    mkdir -p "$work/$t"
+    run_target "$t" &
+done
+wait
+failed=0
+printf "%-13s %10s %10s %7s %s\n" target execs exec/s cov result
+for t in "${targets[@]}"; do
+    status=$(cat "$work/$t/status" 2>/dev/null || echo "?")
     execs=$(grep -oE "stat::number_of_executed_units: *[0-9]+" "$work/$t/log" | grep -oE "[0-9]+$")
     rate=$(grep -oE "stat::average_exec_per_sec: *[0-9]+" "$work/$t/log" | grep -oE "[0-9]+$")
     cov=$(grep -oE "cov: [0-9]+" "$work/$t/log" | tail -n 1 | grep -oE "[0-9]+")
     artifact=$(ls "$work/$t/artifacts/" 2>/dev/null | head -n 1)
-    if [ "$status" -eq 0 ] && [ -z "$artifact" ]; then
+    if [ "$status" = 0 ] && [ -z "$artifact" ]; then
         printf "%-13s %10s %10s %7s %s\n" "$t" "${execs:-?}" "${rate:-?}" "${cov:-?}" ok
     else
         failed=1
