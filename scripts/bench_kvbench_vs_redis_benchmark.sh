@@ -1,26 +1,53 @@
 #!/usr/bin/env bash
 # kvbench against redis-benchmark, both driving the same redis-server: ops/s and client CPU per op
-# (user+sys from /usr/bin/time). 50 connections, 100-byte values, 100k keys, pipeline 1 and 16, 3 reps.
+# (user+sys from /usr/bin/time, all threads). 50 connections, 100-byte values, 100k keys, pipeline 1 and 16,
+# the two clients alternating, REPS repetitions (default 3); ends with the medians and the ratios.
 # Needs /usr/bin/time (Debian package `time`) and a running redis-server on PORT.
 # Usage: scripts/bench_kvbench_vs_redis_benchmark.sh PORT [path/to/kvbench]
-# Prints lines: TOOL OP P=DEPTH OPS_PER_SEC CPU_US_PER_OP
+#   CLIENT_CPU=1  pins both clients to that CPU (taskset), so neither shares a core with the server when the
+#                 server is pinned elsewhere (`taskset -c 0 redis-server ...`); unpinned, a client that the
+#                 scheduler moves onto the server's core pays for it in CPU time and the comparison is noisier.
+#   REPS=5        repetitions.
+# Prints lines: TOOL OP P=DEPTH OPS_PER_SEC CPU_US_PER_OP USER_S SYS_S, then the median table.
 set -euo pipefail
 PORT=$1; K=${2:-.build/release/kvbench}
+REPS=${REPS:-3}
+pin=()
+[ -n "${CLIENT_CPU:-}" ] && pin=(taskset -c "$CLIENT_CPU")
 W="-p recordcount=100000 -p fieldcount=1 -p fieldlength=100 -p requestdistribution=uniform"
-$K load redis --hosts 127.0.0.1:$PORT $W --threads 1 --connections 50 --pipeline 16 --quiet > /dev/null
+results=$(mktemp /tmp/kvbench-vs-rb.XXXXXX)
+trap 'rm -f "$results" /tmp/drv-time /tmp/drv-rb.out /tmp/drv-kb.out' EXIT
+"$K" load redis --hosts 127.0.0.1:$PORT $W --threads 1 --connections 50 --pipeline 16 --quiet > /dev/null
+report() {  # TOOL OP P N OPS: reads /tmp/drv-time
+    local U S
+    read -r U S < /tmp/drv-time
+    echo "$1 $2 P=$3 $5 $(python3 -c "print(round(($U+$S)/$4*1e6,3))") $U $S" | tee -a "$results"
+}
 for P in 1 16; do
   N=$([ $P = 1 ] && echo 400000 || echo 2000000)
-  for rep in 1 2 3; do
+  for rep in $(seq "$REPS"); do
     for OP in get set; do
-      /usr/bin/time -f "%U %S" -o /tmp/drv-time redis-benchmark -p $PORT -c 50 -n $N -t $OP -P $P -d 100 -r 100000 -q > /tmp/drv-rb.out 2>&1
+      /usr/bin/time -f "%U %S" -o /tmp/drv-time "${pin[@]}" redis-benchmark -p $PORT -c 50 -n $N -t $OP -P $P -d 100 -r 100000 -q > /tmp/drv-rb.out 2>&1
       RB=$(tr '\r' '\n' < /tmp/drv-rb.out | grep -i "requests per second" | tail -1 | sed -E 's/.*: ([0-9.]+) requests.*/\1/')
-      read U S < /tmp/drv-time
-      echo "redis-benchmark $OP P=$P $RB $(python3 -c "print(round(($U+$S)/$N*1e6,3))")"
+      report redis-benchmark $OP $P $N "$RB"
       MIX=$([ $OP = get ] && echo "-p readproportion=1 -p updateproportion=0" || echo "-p readproportion=0 -p updateproportion=1")
-      /usr/bin/time -f "%U %S" -o /tmp/drv-time $K run redis --hosts 127.0.0.1:$PORT $W $MIX -p operationcount=$N --threads 1 --connections 50 --pipeline $P --quiet > /tmp/drv-kb.out 2>&1
+      /usr/bin/time -f "%U %S" -o /tmp/drv-time "${pin[@]}" "$K" run redis --hosts 127.0.0.1:$PORT $W $MIX -p operationcount=$N --threads 1 --connections 50 --pipeline $P --quiet > /tmp/drv-kb.out 2>&1
       KB=$(grep "Throughput" /tmp/drv-kb.out | awk '{print $NF}')
-      read U S < /tmp/drv-time
-      echo "kvbench $OP P=$P $KB $(python3 -c "print(round(($U+$S)/$N*1e6,3))")"
+      report kvbench $OP $P $N "$KB"
     done
   done
 done
+python3 - "$results" <<'EOF'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    tool, op, p, ops, cpu, _, _ = line.split()
+    rows.setdefault((op, p), {}).setdefault(tool, []).append((float(ops), float(cpu)))
+print("\nmedians (kvbench / redis-benchmark):")
+print(f"{'config':<10} {'kvbench ops/s':>14} {'rb ops/s':>10} {'ratio':>6} {'kvbench µs/op':>14} {'rb µs/op':>9} {'ratio':>6}")
+for (op, p), tools in sorted(rows.items(), key=lambda kv: (int(kv[0][1][2:]), kv[0][0])):
+    k, r = tools["kvbench"], tools["redis-benchmark"]
+    ko, ro = statistics.median(x for x, _ in k), statistics.median(x for x, _ in r)
+    kc, rc = statistics.median(c for _, c in k), statistics.median(c for _, c in r)
+    print(f"{p + ' ' + op.upper():<10} {ko:>14.0f} {ro:>10.0f} {ko / ro:>6.2f} {kc:>14.3f} {rc:>9.3f} {kc / rc:>6.2f}")
+EOF
