@@ -61,6 +61,7 @@ public enum LoadDriver {
                         bindingName: String, nodeNames: [String], status: StatusLine?) -> RunResult {
         var aggregator = RunAggregator(workerCount: plan.threads, openLoop: plan.isOpenLoop,
                                        intervalSeconds: Double(plan.intervalNanos) / 1e9)
+        aggregator.keepsIntervalLog = plan.keepsIntervalLog
         var completed: UInt64 = 0
         while true {
             let snapshots = collector.drain()

@@ -96,8 +96,10 @@ public struct RunAggregator {
     /// Everything measured (warm-up excluded).
     public private(set) var totals = HistogramSet()
     public private(set) var rows: [TimeseriesRow] = []
-    /// Interval-log lines per log name (`READ` → lines), in interval order.
+    /// Interval-log lines per log name (`READ` → lines), in interval order (none when `keepsIntervalLog` is off).
     public private(set) var logLines: [String: [String]] = [:]
+    /// Whether finalized intervals are encoded into `logLines`.
+    public var keepsIntervalLog = true
     public private(set) var nodes: NodeTally?
     /// Measured operations per node per finalized interval (interval index, counts by node).
     public private(set) var nodeRows: [NodeInterval] = []
@@ -169,7 +171,9 @@ public struct RunAggregator {
                 rows.append(TimeseriesRow(second: index, operation: measure.name(of: kind), stats: set.stats(kinds: [kind], measure: measure),
                                           errors: errors))
             }
-            logLines[kind.ycsbName, default: []].append(contentsOf: IntervalLog.lines(for: set, kind: kind, start: start, length: intervalSeconds))
+            if keepsIntervalLog {
+                logLines[kind.ycsbName, default: []].append(contentsOf: IntervalLog.lines(for: set, kind: kind, start: start, length: intervalSeconds))
+            }
         }
     }
 }

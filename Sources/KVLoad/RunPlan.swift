@@ -17,6 +17,10 @@ public struct RunPlan: Sendable {
     public var catchUpFactor: Double = 2
     /// Reporting interval (1 s).
     public var intervalNanos: UInt64 = 1_000_000_000
+    /// Encode every interval's histograms as interval-log lines (the `.hlog` files an output directory gets).
+    /// Off when nothing will write them: the encoding walks each histogram's buckets on the reporter thread,
+    /// which shares the machine with the workers.
+    public var keepsIntervalLog = true
 
     /// A plan taking threads, target, duration, warm-up and phases from the spec's properties.
     public init(spec: WorkloadSpec, phase: WorkloadPhase, threads: Int? = nil, targetRate: Double? = nil,

@@ -127,7 +127,8 @@ struct WorkloadOptions: ParsableArguments {
         if scenario != nil, kind != .kvnode {
             throw ValidationError("--scenario drives kvnode processes: use `kvbench run kvnode --scenario FILE`")
         }
-        let plan = RunPlan(spec: spec, phase: phase, threads: threads, targetRate: target, duration: duration, warmup: warm)
+        var plan = RunPlan(spec: spec, phase: phase, threads: threads, targetRate: target, duration: duration, warmup: warm)
+        plan.keepsIntervalLog = out != nil  // only an output directory gets the .hlog files
         let status = quiet ? nil : StatusLine()
         var result: RunResult
         switch kind {

@@ -83,6 +83,22 @@ struct ReportTests {
         #expect(a.valueAtPercentile(99) == b.valueAtPercentile(99))
     }
 
+    /// A run that will write no output directory encodes no interval log, and measures the same.
+    @Test func noIntervalLogWhenNothingWritesIt() throws {
+        var p = ["recordcount": "500", "operationcount": "4000", "readproportion": "0.5", "updateproportion": "0.5", "seed": "3"]
+        p["threadcount"] = "1"
+        var plan = RunPlan(spec: try spec(p), phase: .run, threads: 1)
+        let kept = try LoadDriver.run(plan: plan, binding: NullBinding(), bindingName: "null")
+        plan.keepsIntervalLog = false
+        let skipped = try LoadDriver.run(plan: plan, binding: NullBinding(), bindingName: "null")
+        #expect(!kept.logLines.isEmpty && kept.logLines["READ"]?.isEmpty == false)
+        #expect(skipped.logLines.isEmpty)
+        #expect(skipped.operations == kept.operations)
+        #expect(skipped.totals.count(.read, .ok) + skipped.totals.count(.read, .notFound)
+                == kept.totals.count(.read, .ok) + kept.totals.count(.read, .notFound))
+        #expect(!skipped.rows.isEmpty)
+    }
+
     @Test func statusLineIsQuietWhenPiped() {
         var printed: [String] = []
         let line = StatusLine(isTerminal: false, pipedEvery: 10) { printed.append($0) }
