@@ -122,7 +122,7 @@ def main():
     ap.add_argument("--pipelines", default="1,16")
     ap.add_argument("--durable", action="store_true", help="SET with fsync always vs Redis AOF appendfsync always")
     ap.add_argument("--kvnode-fsync", default="everysec")
-    ap.add_argument("--kvnode-threads", type=int, default=0, help="kvnode --threads (0 = its default, 3/4 of the cores)")
+    ap.add_argument("--kvnode-threads", type=int, default=0, help="kvnode --threads (0 = its default, one per core)")
     ap.add_argument("--tls", action="store_true", help="both servers and redis-benchmark over TLS (scripts/make-test-certs.sh)")
     args = ap.parse_args()
     if args.tls:

@@ -24,8 +24,8 @@ public struct NodeConfiguration: Sendable {
     public var tls: TLSServer?
     /// Connections beyond this are refused with `-ERR max number of clients reached`.
     public var maxClients: Int = 10_000
-    /// Event-loop threads serving clients (default: `defaultThreads(cores:)` of this machine's cores).
-    public var threads: Int = NodeConfiguration.defaultThreads(cores: NIOCore.System.coreCount)
+    /// Event-loop threads serving clients.
+    public var threads: Int = NIOCore.System.coreCount
     /// Largest bulk string a client may send (Redis's proto-max-bulk-len).
     public var maxBulkLength: Int = 512 * 1024 * 1024
     /// Most arguments in one command.
@@ -50,15 +50,6 @@ public struct NodeConfiguration: Sendable {
     public var cluster: ClusterSettings?
 
     public init() {}
-
-    /// Client event loops for a machine with `cores` cores: three quarters of them, at least one. The rest
-    /// is left to the log writer, the merge and whatever shares the machine (often the load generator):
-    /// with one loop per core on 2 cores, redis-benchmark -P 1 against kvnode got 0.67-0.74x of Redis's
-    /// requests/s and a 3-4 ms p99, against 0.93-0.97x and 1.3 ms with one loop (Redis's own advice for
-    /// io-threads is likewise 2-3 on 4 cores and 6 on 8).
-    public static func defaultThreads(cores: Int) -> Int {
-        max(1, cores * 3 / 4)
-    }
 
     /// True when the node listens on something other than loopback.
     public var bindsBeyondLoopback: Bool {

@@ -60,7 +60,7 @@ struct KVNodeCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-clients"), help: "Connections beyond this are refused with an error.")
     var maxClients = 10_000
 
-    @Option(help: "Event-loop threads serving clients (default: three quarters of the cores, at least 1; \(NodeConfiguration().threads) here).")
+    @Option(help: "Event-loop threads serving clients (default: number of cores).")
     var threads: Int?
 
     @Option(name: .customLong("max-bulk-len"), help: "Largest bulk string (value, key or argument) a client may send, in bytes.")
