@@ -67,7 +67,6 @@ run_target() {
 jobs="${FUZZ_JOBS:-$(nproc)}"
 for t in "${targets[@]}"; do
     while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
-    mkdir -p "$work/$t"
     run_target "$t" &
 done
 wait
