@@ -2,7 +2,8 @@
 """Scenario runner on real processes: `kvbench run kvnode --scenario` and `kvbench cluster`.
 
 1. A 25 s scenario on a 3-node cluster under workload A: kill n2 at 5 s, restart it at 10 s, add a
-   fourth node at 13 s, a hot-key storm at 16 s, the workload's rate down to 400 ops/s at 21 s.
+   fourth node at 13 s, a hot-key storm at 16 s, the workload's rate down to 120 ops/s at 21 s (well under what a debug-build
+   cluster sustains closed-loop on a busy 2-core machine, ~250-430 ops/s, so the check sees the rate, not capacity).
    Checks events.csv, cluster.csv and scenario.json: the kill is seen (every other node shows n2 down)
    within 5 s and the restart within 5 s, the new node gets between half and twice its ideal share of
    the replica copies and the cluster is balanced again, the hot-key storm ran on the key's owner, the
@@ -24,6 +25,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cluster_test import expect, keep_or_remove, verdict  # noqa: E402
 
+RATE = 120  # ops/s asked by the rate event
 SCENARIO = """
 name: ci-smoke
 description: kill, restart, add a node and a hot key on a 3-node cluster
@@ -34,8 +36,8 @@ events:
   - { at: 10s, action: restart, node: n2 }
   - { at: 13s, action: add-node }
   - { at: 16s, action: hot-key, key: celebrity, rate: 2000, duration: 3s, connections: 2 }
-  - { at: 21s, action: rate, rate: 400 }
-"""
+  - { at: 21s, action: rate, rate: %d }
+""" % RATE
 
 
 def kvnodes_under(path):
@@ -87,8 +89,15 @@ def scenario_run(kvbench, work):
         rows = [r for r in csv.DictReader(f) if not r["operation"].startswith("Intended-")]
     t_rate = number(by.get("rate", {}), "time_s") or 21
     whole = [s for s in range(int(t_rate) + 1, int(t_rate) + 4)]  # whole seconds after the change
-    per_second = [sum(int(r["count"]) for r in rows if int(r["second"]) == s) for s in whole]
-    expect(all(300 <= n <= 500 for n in per_second), f"after the rate event the workload ran at about 400 ops/s ({per_second})")
+    def ops_in(s):
+        return sum(int(r["count"]) for r in rows if int(r["second"]) == s)
+    # Before the kill the workload runs closed-loop, as fast as the cluster goes: it must go clearly faster than
+    # the rate asked later, or the check below could not tell the rate event from the cluster's capacity.
+    unthrottled = max(ops_in(s) for s in range(2, 5))
+    expect(unthrottled > 1.5 * RATE, f"before the events the workload ran faster than {RATE} ops/s ({unthrottled} in its best second)")
+    per_second = [ops_in(s) for s in whole]
+    expect(all(0.7 * RATE <= n <= 1.3 * RATE for n in per_second),
+           f"after the rate event the workload ran at about {RATE} ops/s ({per_second})")
     check = summary.get("writes_check", {})
     expect(check.get("acknowledged", 0) > 1000 and check.get("lost") == 0 and check.get("unreadable") == 0,
            f"no acknowledged write lost: {check}")
