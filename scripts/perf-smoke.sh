@@ -60,9 +60,9 @@ if [ -n "${KVBENCH_BIN:-}" ]; then
 else
     # Without the TLS trait: the gates measure the generator and the storage path, which TLS does not touch,
     # and compiling BoringSSL optimised would add minutes to every CI run.
-    echo "== perf smoke: swift build -c release --product kvbench --disable-default-traits --traits Jemalloc"
+    echo "== perf smoke: scripts/build-release.sh --product kvbench --disable-default-traits --traits Jemalloc"
     start=$(date +%s)
-    if ! swift build -c release --product kvbench --disable-default-traits --traits Jemalloc \
+    if ! bash scripts/build-release.sh --product kvbench --disable-default-traits --traits Jemalloc \
         >/tmp/kvbench-perf-build.log 2>&1; then
         tail -n 40 /tmp/kvbench-perf-build.log
         echo "perf smoke: release build failed"

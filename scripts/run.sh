@@ -9,8 +9,8 @@ cd "$(dirname "$0")/.."
 workload=${WORKLOAD:-workloads/workloada}
 records=${RECORDS:-100000}
 ops=${OPS:-1000000}
-swift build -c release --product kvbench >/dev/null
-swift build -c release --product kvnode >/dev/null
+bash scripts/build-release.sh --product kvbench >/dev/null
+bash scripts/build-release.sh --product kvnode >/dev/null
 bin=.build/release
 mkdir -p out
 

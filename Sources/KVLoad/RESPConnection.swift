@@ -168,8 +168,7 @@ final class RESPConnection: ChannelInboundHandler {
         let op = slot.pointee.operation
         head = advanced(head, by: 1)
         count -= 1
-        let node = node, index = index
-        workerRef._withUnsafeGuaranteedRef { $0.completed(op, outcome: outcome, node: node, connection: index, now: now) }
+        workerRef._withUnsafeGuaranteedRef { $0.completed(op, outcome: outcome, node: self.node, connection: self.index, now: now) }
     }
 
     /// Fails every in-flight operation and closes the connection.

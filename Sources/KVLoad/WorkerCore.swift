@@ -117,8 +117,8 @@ public struct WorkerCore {
             let slot = HistogramSlot(kind: op.operation.kind, outcome: outcome, measure: .service).index
             histograms.record(now &- op.sent, in: slot)
             if openLoop { histograms.record(now &- op.intended, in: slot + 1) }
-            nodes.record(node: node, keyNumber: op.operation.keyNumber)
-            intervalNodeOps[node] &+= 1
+            nodes.touch(node: node, keyNumber: op.operation.keyNumber)
+            intervalNodeOps[node] &+= 1  // folded into `nodes` when the interval closes
         }
         if now >= nextIntervalEnd { closeInterval(now: now) }
     }
@@ -134,6 +134,7 @@ public struct WorkerCore {
                                             scheduled: intervalScheduled, final: false)
             snapshot.nodeOperations = intervalNodeOps
             collector.deliver(snapshot)
+            nodes.addOperations(intervalNodeOps)
             for i in intervalNodeOps.indices { intervalNodeOps[i] = 0 }
             histograms = HistogramSet()
             intervalScheduled = 0
@@ -147,6 +148,7 @@ public struct WorkerCore {
         guard !finished else { return }
         closeInterval(now: now)
         finished = true
+        nodes.addOperations(intervalNodeOps)
         var last = IntervalSnapshot(worker: index, interval: intervalIndex, histograms: histograms,
                                     scheduled: intervalScheduled, final: true, nodes: nodes, endTime: now)
         last.errorReplies = errorReplies
@@ -177,10 +179,23 @@ public struct NodeTally: Sendable {
         touched = Array(repeating: KeySet(), count: max(nodeCount, 1))
     }
 
+    /// Counts one operation on `node` for `keyNumber`.
     @inline(__always)
     public mutating func record(node: Int, keyNumber: Int64) {
         operations[node] += 1
         touched[node].insert(keyNumber)
+    }
+
+    /// Notes that `node` saw `keyNumber`, without counting an operation: a worker counts its operations per
+    /// interval and adds them with `addOperations` when the interval closes (one counter per op, not two).
+    @inline(__always)
+    mutating func touch(node: Int, keyNumber: Int64) {
+        touched[node].insert(keyNumber)
+    }
+
+    /// Adds per-node operation counts (index = node).
+    mutating func addOperations(_ counts: [Int64]) {
+        for i in 0..<min(operations.count, counts.count) { operations[i] += counts[i] }
     }
 
     public mutating func add(_ other: NodeTally) {
