@@ -23,6 +23,9 @@ public struct Pacer: Sendable {
     public private(set) var nextAllowed: UInt64
     /// Operations scheduled so far (the offered load).
     public private(set) var scheduled: Int64 = 0
+    /// Rate 0 and no phases: every `next` sends at once (the closed loop's per-operation path skips the
+    /// schedule arithmetic).
+    let closedLoop: Bool
 
     public init(start: UInt64, rate: Double, phases: [Phase] = [], catchUpFactor: Double = 2, burstNanos: UInt64 = 1_000_000) {
         self.burstNanos = burstNanos
@@ -33,6 +36,7 @@ public struct Pacer: Sendable {
         phasesLength = UInt64(phases.reduce(0) { $0 + $1.duration } * 1e9)
         nextIntended = start
         nextAllowed = start
+        closedLoop = self.rate == 0 && phases.isEmpty
     }
 
     /// The rate (ops/s, this worker) at time `t`; 0 = unthrottled; nil after the last phase.
@@ -59,6 +63,12 @@ public struct Pacer: Sendable {
 
     /// Decides about the next operation at `now` and, if it is sent, advances the schedule.
     public mutating func next(now: UInt64) -> Decision {
+        if closedLoop {
+            scheduled += 1
+            nextIntended = now
+            nextAllowed = now
+            return .send(intended: now)
+        }
         if !phases.isEmpty, now >= start &+ phasesLength { return .finished }
         let due = max(nextIntended, nextAllowed)
         if now < due, rate(at: nextIntended) ?? 0 > 0 { return .wait(until: due) }

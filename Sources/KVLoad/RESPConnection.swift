@@ -116,24 +116,14 @@ final class RESPConnection: ChannelInboundHandler {
         let now = MonotonicClock.nanoseconds()
         do {
             while count > 0 {
-                let scanned = cumulation!.withUnsafeReadableBytes { ReplyScanner.scan($0) }
-                switch scanned {
-                case .reply(let outcome, let consumed):
-                    if outcome == .error, consumed > 3, let text = cumulation!.getString(at: cumulation!.readerIndex + 1, length: consumed - 3) {
-                        worker.core.noteErrorReply(text)
-                    }
-                    cumulation!.moveReaderIndex(forwardBy: consumed)
-                    handle(outcome, now: now)
-                    continue
-                case .incomplete:
-                    break
-                case .complex:
-                    guard let reply = try parser.next(from: &cumulation!) else { break }
-                    if case .error(let b) = reply { worker.core.noteErrorReply(String(buffer: b)) }
-                    handle(Self.outcome(of: reply), now: now)
-                    continue
-                }
-                break
+                // Every simple reply the buffer holds, in one pass over its bytes; the reader index moves once.
+                var complex = false
+                let consumed = cumulation!.withUnsafeReadableBytes { bytes in scanSimpleReplies(bytes, now: now, complex: &complex) }
+                cumulation!.moveReaderIndex(forwardBy: consumed)
+                guard complex, count > 0 else { break }
+                guard let reply = try parser.next(from: &cumulation!) else { break }
+                if case .error(let b) = reply { worker.core.noteErrorReply(String(buffer: b)) }
+                handle(Self.outcome(of: reply), now: now)
             }
         } catch {
             fail(.error)
@@ -141,6 +131,30 @@ final class RESPConnection: ChannelInboundHandler {
         }
         if cumulation!.readableBytes == 0 { cumulation = nil } else if cumulation!.readerIndex > 65_536 { cumulation!.discardReadBytes() }
         workerRef._withUnsafeGuaranteedRef { $0.pump() }
+    }
+
+    /// Completes in-flight operations with the simple replies (`ReplyScanner`) at the start of `bytes`, while
+    /// any are in flight, and returns the bytes they took. Stops at an incomplete reply, or at one that needs
+    /// the full parser (`complex` set).
+    @inline(__always)
+    func scanSimpleReplies(_ bytes: UnsafeRawBufferPointer, now: UInt64, complex: inout Bool) -> Int {
+        var offset = 0
+        while count > 0 {
+            switch ReplyScanner.scan(UnsafeRawBufferPointer(rebasing: bytes[offset...])) {
+            case .reply(let outcome, let length):
+                if outcome == .error, length > 3 {
+                    worker.core.noteErrorReply(String(decoding: bytes[(offset + 1)..<(offset + length - 2)], as: UTF8.self))
+                }
+                offset += length
+                handle(outcome, now: now)
+            case .incomplete:
+                return offset
+            case .complex:
+                complex = true
+                return offset
+            }
+        }
+        return offset
     }
 
     static func outcome(of reply: RESPValue) -> OperationOutcome {

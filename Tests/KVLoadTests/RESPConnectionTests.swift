@@ -1,0 +1,78 @@
+import KVWorkload
+import NIOCore
+import NIOEmbedded
+import Testing
+
+@testable import KVLoad
+
+/// The RESP connection's reply path on an embedded channel: replies split at any byte, simple replies scanned
+/// in place, aggregates handed to the full parser, error texts kept, every operation completed once.
+@Suite("RESP connection reply handling")
+struct RESPConnectionTests {
+    /// A worker with one connection of pipeline depth `depth` on an embedded channel, reads only, `operations` in all.
+    static func connectedWorker(depth: Int, operations: Int64) throws -> (NIOWorker, RESPConnection, EmbeddedChannel) {
+        var workload = try spec(["recordcount": "100", "readproportion": "1", "updateproportion": "0", "fieldcount": "1"])
+        workload.operationCount = operations
+        var plan = RunPlan(spec: workload, phase: .run, threads: 1)
+        plan.intervalNanos = 3_600_000_000_000  // no interval closes (and resets the histograms) mid-test
+        let loop = EmbeddedEventLoop()
+        let core = WorkerCore(index: 0, plan: plan, start: MonotonicClock.nanoseconds(), collector: IntervalCollector())
+        let worker = NIOWorker(loop: loop, core: core, values: RecordValues(spec: workload, pool: RecordValues.makePool(for: workload)),
+                               depth: depth, timeout: 60_000_000_000, interval: plan.intervalNanos)
+        let connection = RESPConnection(worker: worker, index: 0, node: 0, group: 0, depth: depth)
+        let channel = EmbeddedChannel(loop: loop)
+        try channel.pipeline.syncOperations.addHandler(connection)
+        worker.connections.append(connection)
+        worker.begin()
+        loop.run()
+        return (worker, connection, channel)
+    }
+
+    /// GET commands written so far.
+    static func sentGets(_ channel: EmbeddedChannel) throws -> Int {
+        var text = ""
+        while let buffer = try channel.readOutbound(as: ByteBuffer.self) { text += String(buffer: buffer) }
+        return text.components(separatedBy: "GET\r\n").count - 1
+    }
+
+    @Test func splitSimpleAndAggregateRepliesCompleteEachOperationOnce() throws {
+        let (worker, connection, channel) = try Self.connectedWorker(depth: 4, operations: 100)
+        #expect(try Self.sentGets(channel) == 4)
+        // Six replies: a bulk string, a null, an error, an array (full parser), +OK and :0, split mid-length,
+        // mid-payload, mid-error and mid-aggregate; each write completes what it holds and the worker refills.
+        let stream = "$3\r\nabc\r\n$-1\r\n-ERR boom\r\n*2\r\n$1\r\nx\r\n$-1\r\n+OK\r\n:0\r\n"
+        let cuts = [2, 7, 14, 20, 29, 33, stream.utf8.count]
+        var from = 0
+        var sent = 4
+        for cut in cuts {
+            let piece = Array(stream.utf8)[from..<cut]
+            from = cut
+            try channel.writeInbound(channel.allocator.buffer(bytes: piece))
+            sent += try Self.sentGets(channel)
+        }
+        let h = worker.core.histograms
+        #expect(h.count(.read, .ok) == 3)        // bulk, array with a value, +OK
+        #expect(h.count(.read, .notFound) == 2)  // null bulk, :0
+        #expect(h.count(.read, .error) == 1)
+        #expect(worker.core.errorReplies == ["ERR boom": 1])
+        #expect(sent == 6 + 4, "every completed slot was refilled")
+        #expect(connection.count == 4 && worker.core.inFlight == 4)
+        #expect(connection.cumulation == nil, "nothing left over")
+    }
+
+    @Test func replyBytesBeyondInFlightOperationsWaitForTheNextOperation() throws {
+        let (worker, connection, channel) = try Self.connectedWorker(depth: 1, operations: 100)
+        #expect(try Self.sentGets(channel) == 1)
+        // Two replies in one read with one operation in flight: the first completes it, and the second stays
+        // buffered for the operation sent next (matched on the next read), rather than completing nothing.
+        try channel.writeInbound(channel.allocator.buffer(string: "+OK\r\n$-1\r\n"))
+        #expect(worker.core.histograms.count(.read, .ok) == 1)
+        #expect(worker.core.histograms.count(.read, .notFound) == 0)
+        #expect(try Self.sentGets(channel) == 1)
+        #expect(connection.count == 1 && connection.cumulation?.readableBytes == 5)
+        try channel.writeInbound(channel.allocator.buffer(string: ""))
+        #expect(worker.core.histograms.count(.read, .notFound) == 1)
+        #expect(try Self.sentGets(channel) == 1)
+        #expect(connection.cumulation == nil)
+    }
+}
