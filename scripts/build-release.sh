@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the release binaries the way every measurement in this project is taken:
+# Builds the release binaries the way scripts/run.sh and the perf smoke do (and the figures from 2026-12-05 on):
 #   swift build -c release -Xswiftc -enforce-exclusivity=unchecked [ARGS...]
 # Swift checks exclusive access to class properties and globals at run time, in release builds too. In
 # SwiftNIO's per-read and per-flush path those checks (swift_beginAccess and its thread-local access set) were

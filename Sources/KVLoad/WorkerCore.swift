@@ -179,13 +179,6 @@ public struct NodeTally: Sendable {
         touched = Array(repeating: KeySet(), count: max(nodeCount, 1))
     }
 
-    /// Counts one operation on `node` for `keyNumber`.
-    @inline(__always)
-    public mutating func record(node: Int, keyNumber: Int64) {
-        operations[node] += 1
-        touched[node].insert(keyNumber)
-    }
-
     /// Notes that `node` saw `keyNumber`, without counting an operation: a worker counts its operations per
     /// interval and adds them with `addOperations` when the interval closes (one counter per op, not two).
     @inline(__always)
