@@ -86,13 +86,14 @@ public struct HistogramSet: Sendable {
     /// Exact sum of the values recorded in each slot (ns), so a mean needs no walk over the buckets and
     /// is exact rather than bucket-rounded. Valid for slot i while bit i of `summed` is set: a histogram
     /// set from outside (read back from an interval log) comes without one.
-    private var sums: [UInt64]
+    /// Stored inline (one slot per bit of `created`), so adding to a sum per operation makes no copy-on-write
+    /// uniqueness check.
+    private var sums = InlineArray<64, UInt64>(repeating: 0)
     private var summed: UInt64 = 0
 
     public init() {
         precondition(HistogramSlot.count <= 64, "HistogramSet.created has one bit per slot")
         slots = Array(repeating: nil, count: HistogramSlot.count)
-        sums = Array(repeating: 0, count: HistogramSlot.count)
     }
 
     /// Records `nanoseconds` (clamped to the trackable range) in `slot`.
@@ -107,7 +108,7 @@ public struct HistogramSet: Sendable {
             slots[slot] = .latency()
         }
         slots.withUnsafeMutableBufferPointer { _ = $0[slot]!.record(value) }
-        sums.withUnsafeMutableBufferPointer { $0[slot] &+= value }
+        sums[slot] &+= value
     }
 
     public subscript(slot: HistogramSlot) -> LatencyHistogram? {

@@ -28,7 +28,9 @@ final class RESPConnection: ChannelInboundHandler {
     var context: ChannelHandlerContext?
     var parser = RESPValueParser()
     var cumulation: ByteBuffer?
-    /// Commands written since the last flush.
+    /// Commands encoded since the last flush.
+    var staged = CommandStaging()
+    /// The buffer a flush hands to NIO (reused: by the next flush the socket has normally taken its bytes).
     var out = ByteBufferAllocator().buffer(capacity: 4096)
     var pendingFlush = false
     var alive = true
@@ -68,25 +70,30 @@ final class RESPConnection: ChannelInboundHandler {
     func send(_ op: InFlightOperation, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, keyNamer namer: KeyNamer) {
         guard context != nil else { return }
         var expected = 1
-        do {
-            switch op.operation.kind {
-            case .read: out.writeRESPGetCommand(key: key)
-            case .update, .insert: out.writeRESPSetCommand(key: key, value: value)
-            case .readModifyWrite:
-                out.writeRESPGetCommand(key: key)
-                out.writeRESPSetCommand(key: key, value: value)
-                expected = 2
-            case .delete:
-                out.writeStaticString("*2\r\n$3\r\nDEL\r\n")
-                out.writeRESPBulkString(key)
-            case .scan:
-                out.writeRESPArrayHeader(op.operation.scanLength + 1)
-                out.writeStaticString("$4\r\nMGET\r\n")
-                withUnsafeTemporaryAllocation(byteCount: namer.maximumLength, alignment: 1) { buffer in
-                    for i in 0..<Int64(op.operation.scanLength) {
-                        let n = namer.write(keyNumber: op.operation.keyNumber + i, into: buffer)
-                        out.writeRESPBulkString(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-                    }
+        switch op.operation.kind {
+        case .read:
+            stage(RESPEncoding.getHeader, key)
+        case .update, .insert:
+            stage(RESPEncoding.setHeader, key, value)
+        case .readModifyWrite:
+            stage(RESPEncoding.getHeader, key)
+            stage(RESPEncoding.setHeader, key, value)
+            expected = 2
+        case .delete:
+            stage(RESPEncoding.delHeader, key)
+        case .scan:
+            let keys = op.operation.scanLength
+            let header = RESPEncoding.arrayHeaderLength(keys + 1)
+            RESPEncoding.storeArrayHeader(keys + 1, at: staged.reserve(header))
+            staged.commit(header)
+            stage("$4\r\nMGET\r\n")
+            withUnsafeTemporaryAllocation(byteCount: namer.maximumLength, alignment: 1) { buffer in
+                for i in 0..<Int64(keys) {
+                    let n = namer.write(keyNumber: op.operation.keyNumber + i, into: buffer)
+                    let key = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+                    let length = RESPEncoding.bulkStringLength(n)
+                    RESPEncoding.storeBulkString(key, at: staged.reserve(length))
+                    staged.commit(length)
                 }
             }
         }
@@ -96,9 +103,34 @@ final class RESPConnection: ChannelInboundHandler {
         pendingFlush = true
     }
 
+    /// Stages `head` (a literal command head, or a whole literal command).
+    @inline(__always)
+    func stage(_ head: StaticString) {
+        staged.reserve(head.utf8CodeUnitCount).copyMemory(from: head.utf8Start, byteCount: head.utf8CodeUnitCount)
+        staged.commit(head.utf8CodeUnitCount)
+    }
+
+    /// Stages `head` followed by the bulk string `a`.
+    @inline(__always)
+    func stage(_ head: StaticString, _ a: UnsafeRawBufferPointer) {
+        let length = RESPEncoding.commandLength(head, a.count)
+        RESPEncoding.storeCommand(head, a, at: staged.reserve(length))
+        staged.commit(length)
+    }
+
+    /// Stages `head` followed by the bulk strings `a` and `b`.
+    @inline(__always)
+    func stage(_ head: StaticString, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) {
+        let length = RESPEncoding.commandLength(head, a.count, b.count)
+        RESPEncoding.storeCommand(head, a, b, at: staged.reserve(length))
+        staged.commit(length)
+    }
+
     func flush() {
         pendingFlush = false
-        guard let context, out.readableBytes > 0 else { return }
+        guard let context, staged.count > 0 else { return }
+        out.writeBytes(staged.bytes)
+        staged.removeAll()
         context.writeAndFlush(NIOAny(out), promise: nil)
         // Reused for the next batch: once the socket has taken the bytes (as it normally has by now) the
         // storage is ours alone again and clearing it is free; if the write is still pending, `clear`

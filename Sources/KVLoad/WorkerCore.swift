@@ -183,7 +183,8 @@ public struct NodeTally: Sendable {
     /// interval and adds them with `addOperations` when the interval closes (one counter per op, not two).
     @inline(__always)
     mutating func touch(node: Int, keyNumber: Int64) {
-        touched[node].insert(keyNumber)
+        // Tested first: once a run has seen most keys, the read alone makes no copy-on-write checks.
+        if !touched[node].contains(keyNumber) { touched[node].insert(keyNumber) }
     }
 
     /// Adds per-node operation counts (index = node).
@@ -213,6 +214,7 @@ public struct KeySet: Sendable {
         words[word] |= 1 << UInt64(key & 63)
     }
 
+    @inline(__always)
     public func contains(_ key: Int64) -> Bool {
         let word = Int(key >> 6)
         return key >= 0 && word < words.count && words[word] & (1 << UInt64(key & 63)) != 0

@@ -96,27 +96,18 @@ extension ByteBuffer {
     /// A literal command head (`*2\r\n$3\r\nGET\r\n`) followed by one bulk string, in one capacity check.
     @inlinable
     mutating func writeRESPCommand(_ head: StaticString, _ a: UnsafeRawBufferPointer) {
-        let total = head.utf8CodeUnitCount + RESPEncoding.bulkStringLength(a.count)
+        let total = RESPEncoding.commandLength(head, a.count)
         writeWithUnsafeMutableBytes(minimumWritableBytes: total) { out in
-            var at = out.baseAddress!
-            at.copyMemory(from: head.utf8Start, byteCount: head.utf8CodeUnitCount)
-            at += head.utf8CodeUnitCount
-            at += RESPEncoding.storeBulkString(a, at: at)
-            return total
+            RESPEncoding.storeCommand(head, a, at: out.baseAddress!)
         }
     }
 
     /// A literal command head followed by two bulk strings, in one capacity check.
     @inlinable
     mutating func writeRESPCommand(_ head: StaticString, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) {
-        let total = head.utf8CodeUnitCount + RESPEncoding.bulkStringLength(a.count) + RESPEncoding.bulkStringLength(b.count)
+        let total = RESPEncoding.commandLength(head, a.count, b.count)
         writeWithUnsafeMutableBytes(minimumWritableBytes: total) { out in
-            var at = out.baseAddress!
-            at.copyMemory(from: head.utf8Start, byteCount: head.utf8CodeUnitCount)
-            at += head.utf8CodeUnitCount
-            at += RESPEncoding.storeBulkString(a, at: at)
-            at += RESPEncoding.storeBulkString(b, at: at)
-            return total
+            RESPEncoding.storeCommand(head, a, b, at: out.baseAddress!)
         }
     }
 

@@ -2,11 +2,13 @@
 /// (`ByteBuffer.writeWithUnsafeMutableBytes`) and stores header, payload and trailer with plain copies,
 /// instead of one bounds-checked `ByteBuffer` call per piece.
 public enum RESPEncoding {
-    @usableFromInline static let getHeader: StaticString = "*2\r\n$3\r\nGET\r\n"
-    @usableFromInline static let setHeader: StaticString = "*3\r\n$3\r\nSET\r\n"
+    /// Command heads (array header and command name) of the commands a load generator sends.
+    public static let getHeader: StaticString = "*2\r\n$3\r\nGET\r\n"
+    public static let setHeader: StaticString = "*3\r\n$3\r\nSET\r\n"
+    public static let delHeader: StaticString = "*2\r\n$3\r\nDEL\r\n"
 
     /// Number of decimal digits of `magnitude` (1 for 0).
-    @inlinable
+    @inlinable @inline(__always)
     public static func decimalDigits(_ magnitude: UInt64) -> Int {
         // Lengths and counts in RESP are nearly always below 10,000: answer those without a loop.
         if magnitude < 10 { return 1 }
@@ -52,14 +54,14 @@ public enum RESPEncoding {
     }
 
     /// Bytes of `$<count>\r\n<payload>\r\n`.
-    @inlinable
+    @inlinable @inline(__always)
     public static func bulkStringLength(_ count: Int) -> Int {
         1 + decimalDigits(UInt64(count)) + 2 + count + 2
     }
 
     /// Stores `$<len>\r\n<bytes>\r\n` at `at` (room for `bulkStringLength(bytes.count)` bytes) and returns
     /// the number of bytes stored.
-    @inlinable
+    @inlinable @inline(__always)
     @discardableResult
     public static func storeBulkString(_ bytes: UnsafeRawBufferPointer, at: UnsafeMutableRawPointer) -> Int {
         let count = bytes.count
@@ -73,5 +75,55 @@ public enum RESPEncoding {
         at.storeBytes(of: asciiCR, toByteOffset: payload + count, as: UInt8.self)
         at.storeBytes(of: asciiLF, toByteOffset: payload + count + 1, as: UInt8.self)
         return payload + count + 2
+    }
+
+    /// Bytes of `head` followed by a bulk string of `a` bytes.
+    @inlinable @inline(__always)
+    public static func commandLength(_ head: StaticString, _ a: Int) -> Int {
+        head.utf8CodeUnitCount + bulkStringLength(a)
+    }
+
+    /// Bytes of `head` followed by bulk strings of `a` and `b` bytes.
+    @inlinable @inline(__always)
+    public static func commandLength(_ head: StaticString, _ a: Int, _ b: Int) -> Int {
+        head.utf8CodeUnitCount + bulkStringLength(a) + bulkStringLength(b)
+    }
+
+    /// Stores `head` and `a` as a bulk string at `at` (room for `commandLength(head, a.count)` bytes);
+    /// returns the bytes stored.
+    @inlinable @inline(__always)
+    @discardableResult
+    public static func storeCommand(_ head: StaticString, _ a: UnsafeRawBufferPointer, at: UnsafeMutableRawPointer) -> Int {
+        at.copyMemory(from: head.utf8Start, byteCount: head.utf8CodeUnitCount)
+        return head.utf8CodeUnitCount + storeBulkString(a, at: at + head.utf8CodeUnitCount)
+    }
+
+    /// Stores `head`, then `a` and `b` as bulk strings, at `at` (room for `commandLength(head, a.count,
+    /// b.count)` bytes); returns the bytes stored.
+    @inlinable @inline(__always)
+    @discardableResult
+    public static func storeCommand(_ head: StaticString, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer,
+                                    at: UnsafeMutableRawPointer) -> Int {
+        var stored = storeCommand(head, a, at: at)
+        stored += storeBulkString(b, at: at + stored)
+        return stored
+    }
+
+    /// Bytes of an array header `*<count>\r\n` (`count` >= 0).
+    @inlinable
+    public static func arrayHeaderLength(_ count: Int) -> Int {
+        1 + decimalDigits(UInt64(count)) + 2
+    }
+
+    /// Stores `*<count>\r\n` (`count` >= 0) at `at`; returns the bytes stored.
+    @inlinable
+    @discardableResult
+    public static func storeArrayHeader(_ count: Int, at: UnsafeMutableRawPointer) -> Int {
+        let digits = decimalDigits(UInt64(count))
+        at.storeBytes(of: UInt8(ascii: "*"), as: UInt8.self)
+        storeDigits(of: UInt64(count), count: digits, at: at + 1)
+        at.storeBytes(of: asciiCR, toByteOffset: digits + 1, as: UInt8.self)
+        at.storeBytes(of: asciiLF, toByteOffset: digits + 2, as: UInt8.self)
+        return digits + 3
     }
 }

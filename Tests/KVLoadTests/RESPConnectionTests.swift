@@ -1,6 +1,7 @@
 import KVWorkload
 import NIOCore
 import NIOEmbedded
+import RESP
 import Testing
 
 @testable import KVLoad
@@ -9,8 +10,9 @@ import Testing
 /// in place, aggregates handed to the full parser, error texts kept, every operation completed once.
 @Suite("RESP connection reply handling")
 struct RESPConnectionTests {
-    /// A worker with one connection of pipeline depth `depth` on an embedded channel, reads only, `operations` in all.
-    static func connectedWorker(depth: Int, operations: Int64) throws -> (NIOWorker, RESPConnection, EmbeddedChannel) {
+    /// A worker with one connection of pipeline depth `depth` on an embedded channel, reads only, `operations` in all;
+    /// started (sending) unless `start` is false.
+    static func connectedWorker(depth: Int, operations: Int64, start: Bool = true) throws -> (NIOWorker, RESPConnection, EmbeddedChannel) {
         var workload = try spec(["recordcount": "100", "readproportion": "1", "updateproportion": "0", "fieldcount": "1"])
         workload.operationCount = operations
         var plan = RunPlan(spec: workload, phase: .run, threads: 1)
@@ -23,8 +25,10 @@ struct RESPConnectionTests {
         let channel = EmbeddedChannel(loop: loop)
         try channel.pipeline.syncOperations.addHandler(connection)
         worker.connections.append(connection)
-        worker.begin()
-        loop.run()
+        if start {
+            worker.begin()
+            loop.run()
+        }
         return (worker, connection, channel)
     }
 
@@ -74,5 +78,42 @@ struct RESPConnectionTests {
         #expect(worker.core.histograms.count(.read, .notFound) == 1)
         #expect(try Self.sentGets(channel) == 1)
         #expect(connection.cumulation == nil)
+    }
+
+    @Test func everyOperationKindIsStagedAsItsRESPCommandAndFlushedInOneWrite() throws {
+        let (_, connection, channel) = try Self.connectedWorker(depth: 8, operations: 100, start: false)
+        #expect(try Self.sentGets(channel) == 0)
+        let namer = KeyNamer(prefix: "user", hashed: false)
+        let key = Array("user42".utf8)
+        // Larger than the staging area's first allocation, so the batch also makes it grow mid-command.
+        let value = (0..<5000).map { UInt8(ascii: "a") + UInt8($0 % 26) }
+        func op(_ kind: OperationKind, scan: Int = 0) -> InFlightOperation {
+            InFlightOperation(operation: Operation(kind: kind, keyNumber: 42, keyLength: key.count, scanLength: scan),
+                              intended: 0, sent: 0, measured: false)
+        }
+        key.withUnsafeBytes { k in
+            value.withUnsafeBytes { v in
+                for kind in [OperationKind.read, .update, .insert, .readModifyWrite, .delete] {
+                    connection.send(op(kind), key: k, value: kind == .read || kind == .delete ? UnsafeRawBufferPointer(start: nil, count: 0) : v,
+                                    keyNamer: namer)
+                }
+                connection.send(op(.scan, scan: 3), key: k, value: UnsafeRawBufferPointer(start: nil, count: 0), keyNamer: namer)
+            }
+        }
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil, "nothing is written before the flush")
+        connection.flush()
+        let written = try #require(try channel.readOutbound(as: ByteBuffer.self))
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil, "one write for the whole batch")
+        var expected = ByteBuffer()
+        let v = String(decoding: value, as: UTF8.self)
+        expected.writeRESPCommand("GET", "user42")
+        expected.writeRESPCommand("SET", "user42", v)
+        expected.writeRESPCommand("SET", "user42", v)
+        expected.writeRESPCommand("GET", "user42")
+        expected.writeRESPCommand("SET", "user42", v)
+        expected.writeRESPCommand("DEL", "user42")
+        expected.writeRESPCommand("MGET", "user42", "user43", "user44")
+        #expect(written == expected)
+        #expect(connection.count == 6 && connection.staged.count == 0)
     }
 }
