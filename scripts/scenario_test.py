@@ -93,7 +93,9 @@ def scenario_run(kvbench, work):
         return sum(int(r["count"]) for r in rows if int(r["second"]) == s)
     # Before the kill the workload runs closed-loop, as fast as the cluster goes: it must go clearly faster than
     # the rate asked later, or the check below could not tell the rate event from the cluster's capacity.
-    unthrottled = max(ops_in(s) for s in range(2, 5))
+    # Whole seconds from the end of the 1 s warm-up to the kill.
+    t_kill = number(kill, "time_s") or 5
+    unthrottled = max(ops_in(s) for s in range(2, max(int(t_kill), 3)))
     expect(unthrottled > 1.5 * RATE, f"before the events the workload ran faster than {RATE} ops/s ({unthrottled} in its best second)")
     per_second = [ops_in(s) for s in whole]
     expect(all(0.7 * RATE <= n <= 1.3 * RATE for n in per_second),

@@ -193,10 +193,8 @@ public struct NodeTally: Sendable {
     }
 
     public mutating func add(_ other: NodeTally) {
-        for i in 0..<min(operations.count, other.operations.count) {
-            operations[i] += other.operations[i]
-            touched[i].formUnion(other.touched[i])
-        }
+        addOperations(other.operations)
+        for i in 0..<min(touched.count, other.touched.count) { touched[i].formUnion(other.touched[i]) }
     }
 }
 
