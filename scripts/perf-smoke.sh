@@ -60,16 +60,18 @@ if [ -n "${KVBENCH_BIN:-}" ]; then
 else
     # Without the TLS trait: the gates measure the generator and the storage path, which TLS does not touch,
     # and compiling BoringSSL optimised would add minutes to every CI run.
-    echo "== perf smoke: scripts/build-release.sh --product kvbench --disable-default-traits --traits Jemalloc"
+    # A build folder of its own (.build-perf): scripts/test.sh can build it while `swift test` holds .build, and
+    # a developer's .build/release (with TLS) is not rebuilt without it.
+    echo "== perf smoke: scripts/build-release.sh --scratch-path .build-perf --product kvbench --disable-default-traits --traits Jemalloc"
     start=$(date +%s)
-    if ! bash scripts/build-release.sh --product kvbench --disable-default-traits --traits Jemalloc \
+    if ! bash scripts/build-release.sh --scratch-path .build-perf --product kvbench --disable-default-traits --traits Jemalloc \
         >/tmp/kvbench-perf-build.log 2>&1; then
         tail -n 40 /tmp/kvbench-perf-build.log
         echo "perf smoke: release build failed"
         exit 1
     fi
     echo "   built in $(( $(date +%s) - start )) s"
-    bin=.build/release/kvbench
+    bin=.build-perf/release/kvbench
 fi
 [ "$build_only" = 1 ] && exit 0
 out=${PERF_OUT:-$(mktemp -d /tmp/kvbench-perf-smoke.XXXXXX)}

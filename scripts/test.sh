@@ -34,20 +34,12 @@ if ! swift build --build-tests >/tmp/kvbench-build.log 2>&1; then
 fi
 grep -E "warning:" /tmp/kvbench-build.log | grep -v "/.build/checkouts/" | head -n 20 || true
 
-step "swift test"
-swift test --skip-build 2>&1 | tee /tmp/kvbench-swift-test.log | grep -E "^(Test Suite|Executed|✔|✘|􀟈|􁁛|􀢄|Test run)|error|failed|passed" | tail -n 60
-status=${PIPESTATUS[0]}
-if [ "$status" -ne 0 ]; then
-    echo "swift test failed (exit $status); full log in /tmp/kvbench-swift-test.log"
-    grep -E "✘|error:|failed" /tmp/kvbench-swift-test.log | head -n 80
-    exit "$status"
-fi
-
-# The fuzz targets (a sanitizer build of their own) and the perf smoke's release kvbench build in the background,
-# at the lowest CPU and I/O priority, while the real-process checks below run: those mostly wait on timers,
-# sockets and fsync, so the builds take the idle CPU instead of adding ~8 minutes at the end. They start only
-# now because `swift test` holds .build's lock. The steps that use them build again, which finds nothing left
-# to do or, if a background build failed, fails there with its log.
+# The fuzz targets (a sanitizer build of their own, in .build-fuzz) and the perf smoke's release kvbench (in
+# .build-perf) build in the background, at the lowest CPU and I/O priority, while `swift test` and the
+# real-process checks below run: those mostly wait on timers, sockets and fsync, so the builds take the idle
+# CPU instead of adding ~8 minutes at the end. Their own build folders let them start while `swift test` holds
+# .build's lock. The steps that use them build again, which finds nothing left to do or, if a background build
+# failed, fails there with its log.
 background_builds=()
 background_groups=()
 stop_background_builds() {
@@ -77,6 +69,15 @@ if [ "$fuzz_seconds" != 0 ]; then
 fi
 if [ "${KVBENCH_SKIP_PERF:-0}" != 1 ] && [ -z "${KVBENCH_BIN:-}" ]; then
     in_background bash scripts/perf-smoke.sh --build-only
+fi
+
+step "swift test"
+swift test --skip-build 2>&1 | tee /tmp/kvbench-swift-test.log | grep -E "^(Test Suite|Executed|✔|✘|􀟈|􁁛|􀢄|Test run)|error|failed|passed" | tail -n 60
+status=${PIPESTATUS[0]}
+if [ "$status" -ne 0 ]; then
+    echo "swift test failed (exit $status); full log in /tmp/kvbench-swift-test.log"
+    grep -E "✘|error:|failed" /tmp/kvbench-swift-test.log | head -n 80
+    exit "$status"
 fi
 
 step "client compatibility (real kvnode process)"
