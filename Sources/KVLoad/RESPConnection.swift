@@ -1,5 +1,6 @@
 import KVWorkload
 import NIOCore
+import KVStorage
 import RESP
 
 /// One pipeline slot of a connection: the operation, and the replies it still awaits (two for a
@@ -28,8 +29,9 @@ final class RESPConnection: ChannelInboundHandler {
     var context: ChannelHandlerContext?
     var parser = RESPValueParser()
     var cumulation: ByteBuffer?
-    /// Commands encoded since the last flush.
-    var staged = CommandStaging()
+    /// Commands encoded since the last flush, in memory the connection owns: encoding an operation is one
+    /// capacity check and plain stores (no `ByteBuffer` index and copy-on-write bookkeeping per command).
+    let staged = ByteSink(capacity: 4096)
     /// The buffer a flush hands to NIO (reused: by the next flush the socket has normally taken its bytes).
     var out = ByteBufferAllocator().buffer(capacity: 4096)
     var pendingFlush = false
@@ -85,7 +87,6 @@ final class RESPConnection: ChannelInboundHandler {
             let keys = op.operation.scanLength
             let header = RESPEncoding.arrayHeaderLength(keys + 1)
             RESPEncoding.storeArrayHeader(keys + 1, at: staged.reserve(header))
-            staged.commit(header)
             stage("$4\r\nMGET\r\n")
             withUnsafeTemporaryAllocation(byteCount: namer.maximumLength, alignment: 1) { buffer in
                 for i in 0..<Int64(keys) {
@@ -93,7 +94,6 @@ final class RESPConnection: ChannelInboundHandler {
                     let key = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
                     let length = RESPEncoding.bulkStringLength(n)
                     RESPEncoding.storeBulkString(key, at: staged.reserve(length))
-                    staged.commit(length)
                 }
             }
         }
@@ -107,7 +107,6 @@ final class RESPConnection: ChannelInboundHandler {
     @inline(__always)
     func stage(_ head: StaticString) {
         staged.reserve(head.utf8CodeUnitCount).copyMemory(from: head.utf8Start, byteCount: head.utf8CodeUnitCount)
-        staged.commit(head.utf8CodeUnitCount)
     }
 
     /// Stages `head` followed by the bulk string `a`.
@@ -115,7 +114,6 @@ final class RESPConnection: ChannelInboundHandler {
     func stage(_ head: StaticString, _ a: UnsafeRawBufferPointer) {
         let length = RESPEncoding.commandLength(head, a.count)
         RESPEncoding.storeCommand(head, a, at: staged.reserve(length))
-        staged.commit(length)
     }
 
     /// Stages `head` followed by the bulk strings `a` and `b`.
@@ -123,14 +121,13 @@ final class RESPConnection: ChannelInboundHandler {
     func stage(_ head: StaticString, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) {
         let length = RESPEncoding.commandLength(head, a.count, b.count)
         RESPEncoding.storeCommand(head, a, b, at: staged.reserve(length))
-        staged.commit(length)
     }
 
     func flush() {
         pendingFlush = false
         guard let context, staged.count > 0 else { return }
         out.writeBytes(staged.bytes)
-        staged.removeAll()
+        staged.reset()
         context.writeAndFlush(NIOAny(out), promise: nil)
         // Reused for the next batch: once the socket has taken the bytes (as it normally has by now) the
         // storage is ours alone again and clearing it is free; if the write is still pending, `clear`

@@ -172,47 +172,55 @@ enum HintFormat {
     }
 }
 
-/// A growable byte buffer with stable manual memory (pending log bytes, merge output, hints).
-final class ByteSink: @unchecked Sendable {
-    private(set) var base: UnsafeMutableRawPointer
-    private(set) var capacity: Int
-    private(set) var count = 0
+/// A growable byte buffer with stable manual memory (pending log bytes, merge output, hints; a load
+/// generator's staged commands).
+public final class ByteSink: @unchecked Sendable {
+    // Stored properties are set only by this class; `@usableFromInline` (not `private(set)`) so the inlined
+    // `reserve` of other modules may update them.
+    @usableFromInline var base: UnsafeMutableRawPointer
+    @usableFromInline var capacity: Int
+    @usableFromInline var used = 0
 
-    init(capacity: Int = 64 * 1024) {
+    /// Bytes appended since the last `reset`.
+    public var count: Int { used }
+
+    public init(capacity: Int = 64 * 1024) {
         self.capacity = max(capacity, 64)
         base = .allocate(byteCount: self.capacity, alignment: 16)
     }
 
     deinit { base.deallocate() }
 
-    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+    public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: used) }
 
     /// Appends `n` uninitialised bytes and returns where they start.
-    @inline(__always) func reserve(_ n: Int) -> UnsafeMutableRawPointer {
-        if count + n > capacity { grow(to: count + n) }
-        let p = base + count
-        count += n
+    @inlinable @inline(__always)
+    public func reserve(_ n: Int) -> UnsafeMutableRawPointer {
+        if used + n > capacity { grow(to: used + n) }
+        let p = base + used
+        used += n
         return p
     }
 
-    func append(_ bytes: UnsafeRawBufferPointer) {
+    public func append(_ bytes: UnsafeRawBufferPointer) {
         guard bytes.count > 0 else { return }
         reserve(bytes.count).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
     }
 
-    private func grow(to needed: Int) {
+    @usableFromInline
+    func grow(to needed: Int) {
         var newCapacity = capacity * 2
         while newCapacity < needed { newCapacity *= 2 }
         let newBase = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
-        newBase.copyMemory(from: base, byteCount: count)
+        newBase.copyMemory(from: base, byteCount: used)
         base.deallocate()
         base = newBase
         capacity = newCapacity
     }
 
     /// Empties the buffer; releases memory above `keep` bytes so one huge batch does not pin it.
-    func reset(keep: Int = 4 << 20) {
-        count = 0
+    public func reset(keep: Int = 4 << 20) {
+        used = 0
         if capacity > keep {
             base.deallocate()
             capacity = keep
