@@ -3,12 +3,37 @@ import NIOCore
 import KVStorage
 import RESP
 
-/// One pipeline slot of a connection: the operation, and the replies it still awaits (two for a
-/// read-modify-write, whose GET decides found / not found).
+/// One pipeline slot of a connection: what completing its operation needs, and the replies it still awaits
+/// (two for a read-modify-write, whose GET decides found / not found). 32 bytes, so a connection's slots take
+/// half the cache lines a whole `InFlightOperation` per slot took (the ring is written at send and read at
+/// the reply, with every other connection's traffic in between).
 struct PendingReply {
-    var operation: InFlightOperation
-    var remaining: Int
+    var keyNumber: Int64
+    var intended: UInt64
+    var sent: UInt64
+    var kind: OperationKind
+    var measured: Bool
+    var remaining: UInt8
     var outcome: OperationOutcome
+
+    @inline(__always)
+    init(_ op: InFlightOperation, remaining: UInt8) {
+        keyNumber = op.operation.keyNumber
+        intended = op.intended
+        sent = op.sent
+        kind = op.operation.kind
+        measured = op.measured
+        self.remaining = remaining
+        outcome = .ok
+    }
+
+    /// The operation as the worker core completes it: kind, keynum, times and whether it is measured (the
+    /// fields a completion reads; key length, scan length and fields are not kept).
+    @inline(__always)
+    var operation: InFlightOperation {
+        InFlightOperation(operation: Operation(kind: kind, keyNumber: keyNumber, keyLength: 0), intended: intended,
+                          sent: sent, measured: measured)
+    }
 }
 
 /// One RESP connection: writes commands, parses replies in order, matches them to in-flight
@@ -29,12 +54,6 @@ final class RESPConnection: ChannelInboundHandler {
     var context: ChannelHandlerContext?
     var parser = RESPValueParser()
     var cumulation: ByteBuffer?
-    /// Commands encoded since the last flush, in memory the connection owns: encoding an operation is one
-    /// capacity check and plain stores (no `ByteBuffer` index and copy-on-write bookkeeping per command).
-    let staged = ByteSink(capacity: 4096)
-    /// The buffer a flush hands to NIO (reused: by the next flush the socket has normally taken its bytes).
-    var out = ByteBufferAllocator().buffer(capacity: 4096)
-    var pendingFlush = false
     var alive = true
     /// The in-flight operations, oldest at `head`: fixed storage owned by the connection, so the per-reply
     /// bookkeeping has no copy-on-write check, no Optional and no division.
@@ -52,7 +71,7 @@ final class RESPConnection: ChannelInboundHandler {
         ring = .allocate(capacity: depth)
         let idle = InFlightOperation(operation: Operation(kind: .read, keyNumber: 0, keyLength: 0),
                                      intended: 0, sent: 0, measured: false)
-        ring.initialize(repeating: PendingReply(operation: idle, remaining: 0, outcome: .ok), count: depth)
+        ring.initialize(repeating: PendingReply(idle, remaining: 0), count: depth)
     }
 
     deinit {
@@ -69,25 +88,28 @@ final class RESPConnection: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
-    func send(_ op: InFlightOperation, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, keyNamer namer: KeyNamer) {
+    /// Stages `op`'s command(s) in `staged` (the worker's staging area, which holds only this connection's
+    /// commands until `write`) and takes a pipeline slot for it.
+    func send(_ op: InFlightOperation, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, keyNamer namer: KeyNamer,
+              into staged: ByteSink) {
         guard context != nil else { return }
-        var expected = 1
+        var expected: UInt8 = 1
         switch op.operation.kind {
         case .read:
-            stage(RESPEncoding.getHeader, key)
+            Self.stage(RESPEncoding.getHeader, key, into: staged)
         case .update, .insert:
-            stage(RESPEncoding.setHeader, key, value)
+            Self.stage(RESPEncoding.setHeader, key, value, into: staged)
         case .readModifyWrite:
-            stage(RESPEncoding.getHeader, key)
-            stage(RESPEncoding.setHeader, key, value)
+            Self.stage(RESPEncoding.getHeader, key, into: staged)
+            Self.stage(RESPEncoding.setHeader, key, value, into: staged)
             expected = 2
         case .delete:
-            stage(RESPEncoding.delHeader, key)
+            Self.stage(RESPEncoding.delHeader, key, into: staged)
         case .scan:
             let keys = op.operation.scanLength
             let header = RESPEncoding.arrayHeaderLength(keys + 1)
             RESPEncoding.storeArrayHeader(keys + 1, at: staged.reserve(header))
-            stage("$4\r\nMGET\r\n")
+            Self.stage("$4\r\nMGET\r\n", into: staged)
             withUnsafeTemporaryAllocation(byteCount: namer.maximumLength, alignment: 1) { buffer in
                 for i in 0..<Int64(keys) {
                     let n = namer.write(keyNumber: op.operation.keyNumber + i, into: buffer)
@@ -98,40 +120,42 @@ final class RESPConnection: ChannelInboundHandler {
             }
         }
         precondition(count < depth, "more operations than pipeline slots")
-        ring[advanced(head, by: count)] = PendingReply(operation: op, remaining: expected, outcome: .ok)
+        ring[advanced(head, by: count)] = PendingReply(op, remaining: expected)
         count += 1
-        pendingFlush = true
     }
 
     /// Stages `head` (a literal command head, or a whole literal command).
     @inline(__always)
-    func stage(_ head: StaticString) {
+    static func stage(_ head: StaticString, into staged: ByteSink) {
         staged.reserve(head.utf8CodeUnitCount).copyMemory(from: head.utf8Start, byteCount: head.utf8CodeUnitCount)
     }
 
     /// Stages `head` followed by the bulk string `a`.
     @inline(__always)
-    func stage(_ head: StaticString, _ a: UnsafeRawBufferPointer) {
+    static func stage(_ head: StaticString, _ a: UnsafeRawBufferPointer, into staged: ByteSink) {
         let length = RESPEncoding.commandLength(head, a.count)
         RESPEncoding.storeCommand(head, a, at: staged.reserve(length))
     }
 
     /// Stages `head` followed by the bulk strings `a` and `b`.
     @inline(__always)
-    func stage(_ head: StaticString, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) {
+    static func stage(_ head: StaticString, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, into staged: ByteSink) {
         let length = RESPEncoding.commandLength(head, a.count, b.count)
         RESPEncoding.storeCommand(head, a, b, at: staged.reserve(length))
     }
 
-    func flush() {
-        pendingFlush = false
-        guard let context, staged.count > 0 else { return }
+    /// Writes the commands staged in `staged` (all of them this connection's) to the socket through `out`, and
+    /// empties `staged`. Both belong to the worker and serve all its connections in turn, so they stay in the
+    /// cache: a staging area and an output buffer per connection (50 of each at 4 KiB) were cold again by the
+    /// time their connection's next batch came round. `out` is reused: once the socket has taken the bytes
+    /// (as it normally has by now) its storage is ours alone again and clearing it is free; if the write is
+    /// still pending, `clear` gives it fresh storage and the pending write keeps its own.
+    func write(_ staged: ByteSink, via out: inout ByteBuffer) {
+        guard staged.count > 0 else { return }
+        guard alive, let context else { return staged.reset() }
         out.writeBytes(staged.bytes)
         staged.reset()
         context.writeAndFlush(NIOAny(out), promise: nil)
-        // Reused for the next batch: once the socket has taken the bytes (as it normally has by now) the
-        // storage is ours alone again and clearing it is free; if the write is still pending, `clear`
-        // gives this buffer fresh storage and the pending write keeps its own.
         out.clear()
     }
 

@@ -53,10 +53,30 @@ public enum RESPEncoding {
         } while rest > 0
     }
 
-    /// Bytes of `$<count>\r\n<payload>\r\n`.
+    /// Bytes of `$<count>\r\n<payload>\r\n`. (Lengths here are sizes of bytes in memory, far from overflowing,
+    /// so the encoders add with wrapping arithmetic and carry no overflow branches.)
     @inlinable @inline(__always)
     public static func bulkStringLength(_ count: Int) -> Int {
-        1 + decimalDigits(UInt64(count)) + 2 + count + 2
+        count &+ decimalDigits(UInt64(count)) &+ 5
+    }
+
+    /// Copies `count` bytes from `source` to `target` (not overlapping). Up to 32 bytes (keys, mostly) it is
+    /// two pairs of overlapping unaligned loads and stores, not a call to `memmove`.
+    @inlinable @inline(__always)
+    public static func copy(_ source: UnsafeRawPointer, count: Int, to target: UnsafeMutableRawPointer) {
+        if count >= 16, count <= 32 {
+            let head = source.loadUnaligned(as: SIMD16<UInt8>.self)
+            let tail = source.loadUnaligned(fromByteOffset: count &- 16, as: SIMD16<UInt8>.self)
+            target.storeBytes(of: head, as: SIMD16<UInt8>.self)
+            target.storeBytes(of: tail, toByteOffset: count &- 16, as: SIMD16<UInt8>.self)
+        } else if count >= 8, count < 16 {
+            let head = source.loadUnaligned(as: UInt64.self)
+            let tail = source.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self)
+            target.storeBytes(of: head, as: UInt64.self)
+            target.storeBytes(of: tail, toByteOffset: count &- 8, as: UInt64.self)
+        } else if count > 0 {
+            target.copyMemory(from: source, byteCount: count)
+        }
     }
 
     /// Stores `$<len>\r\n<bytes>\r\n` at `at` (room for `bulkStringLength(bytes.count)` bytes) and returns
@@ -68,25 +88,25 @@ public enum RESPEncoding {
         let digits = decimalDigits(UInt64(count))
         at.storeBytes(of: UInt8(ascii: "$"), as: UInt8.self)
         storeDigits(of: UInt64(count), count: digits, at: at + 1)
-        at.storeBytes(of: asciiCR, toByteOffset: digits + 1, as: UInt8.self)
-        at.storeBytes(of: asciiLF, toByteOffset: digits + 2, as: UInt8.self)
-        let payload = digits + 3
-        if count > 0 { (at + payload).copyMemory(from: bytes.baseAddress!, byteCount: count) }
-        at.storeBytes(of: asciiCR, toByteOffset: payload + count, as: UInt8.self)
-        at.storeBytes(of: asciiLF, toByteOffset: payload + count + 1, as: UInt8.self)
-        return payload + count + 2
+        at.storeBytes(of: asciiCR, toByteOffset: digits &+ 1, as: UInt8.self)
+        at.storeBytes(of: asciiLF, toByteOffset: digits &+ 2, as: UInt8.self)
+        let payload = digits &+ 3
+        if let base = bytes.baseAddress { copy(base, count: count, to: at + payload) }
+        at.storeBytes(of: asciiCR, toByteOffset: payload &+ count, as: UInt8.self)
+        at.storeBytes(of: asciiLF, toByteOffset: payload &+ count &+ 1, as: UInt8.self)
+        return payload &+ count &+ 2
     }
 
     /// Bytes of `head` followed by a bulk string of `a` bytes.
     @inlinable @inline(__always)
     public static func commandLength(_ head: StaticString, _ a: Int) -> Int {
-        head.utf8CodeUnitCount + bulkStringLength(a)
+        head.utf8CodeUnitCount &+ bulkStringLength(a)
     }
 
     /// Bytes of `head` followed by bulk strings of `a` and `b` bytes.
     @inlinable @inline(__always)
     public static func commandLength(_ head: StaticString, _ a: Int, _ b: Int) -> Int {
-        head.utf8CodeUnitCount + bulkStringLength(a) + bulkStringLength(b)
+        head.utf8CodeUnitCount &+ bulkStringLength(a) &+ bulkStringLength(b)
     }
 
     /// Stores `head` and `a` as a bulk string at `at` (room for `commandLength(head, a.count)` bytes);
@@ -94,8 +114,8 @@ public enum RESPEncoding {
     @inlinable @inline(__always)
     @discardableResult
     public static func storeCommand(_ head: StaticString, _ a: UnsafeRawBufferPointer, at: UnsafeMutableRawPointer) -> Int {
-        at.copyMemory(from: head.utf8Start, byteCount: head.utf8CodeUnitCount)
-        return head.utf8CodeUnitCount + storeBulkString(a, at: at + head.utf8CodeUnitCount)
+        copy(head.utf8Start, count: head.utf8CodeUnitCount, to: at)
+        return head.utf8CodeUnitCount &+ storeBulkString(a, at: at + head.utf8CodeUnitCount)
     }
 
     /// Stores `head`, then `a` and `b` as bulk strings, at `at` (room for `commandLength(head, a.count,
@@ -104,9 +124,8 @@ public enum RESPEncoding {
     @discardableResult
     public static func storeCommand(_ head: StaticString, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer,
                                     at: UnsafeMutableRawPointer) -> Int {
-        var stored = storeCommand(head, a, at: at)
-        stored += storeBulkString(b, at: at + stored)
-        return stored
+        let stored = storeCommand(head, a, at: at)
+        return stored &+ storeBulkString(b, at: at + stored)
     }
 
     /// Bytes of an array header `*<count>\r\n` (`count` >= 0).

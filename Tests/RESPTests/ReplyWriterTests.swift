@@ -65,7 +65,7 @@ struct ReplyWriterTests {
 
     /// The fused raw-memory writers (one capacity check per command or reply) at every length whose
     /// decimal width changes, appended to a buffer that already holds bytes and has to grow.
-    @Test(arguments: [0, 1, 9, 10, 99, 100, 999, 1000, 70_000])
+    @Test(arguments: [0, 1, 7, 8, 9, 10, 15, 16, 17, 31, 32, 33, 99, 100, 999, 1000, 70_000])
     func fusedWritersMatchThePieceByPieceEncoding(length: Int) {
         let value = (0..<length).map { UInt8(truncatingIfNeeded: $0 % 251) }
         let key = Array("key:\(length)".utf8)
@@ -89,6 +89,18 @@ struct ReplyWriterTests {
         pieces.writeString("\r\n")
         #expect(fused == pieces)
         #expect(RESPEncoding.bulkStringLength(length) == 1 + String(length).count + 2 + length + 2)
+    }
+
+    /// `RESPEncoding.copy` at every length around its word and 16-byte paths: exactly the source bytes, and
+    /// not one byte written past them.
+    @Test func smallCopiesWriteExactlyTheirBytes() {
+        let source = (0..<48).map { UInt8($0 + 1) }
+        for count in 0...40 {
+            var target = [UInt8](repeating: 0xEE, count: 48)
+            source.withUnsafeBytes { s in target.withUnsafeMutableBytes { RESPEncoding.copy(s.baseAddress!, count: count, to: $0.baseAddress!) } }
+            #expect(Array(target[..<count]) == Array(source[..<count]), "count \(count)")
+            #expect(target[count...].allSatisfy { $0 == 0xEE }, "count \(count) wrote past its bytes")
+        }
     }
 
     @Test func versionDependentEncodings() {
