@@ -18,29 +18,35 @@ enum ReplyScanner {
             let outcome: OperationOutcome = first == UInt8(ascii: "+") ? .ok : first == UInt8(ascii: "-") ? .error : .notFound
             return .reply(outcome, consumed: end)
         case UInt8(ascii: ":"), UInt8(ascii: "$"):
+            // Plain pointer loads with the bounds tested once per byte, wrapping arithmetic (the value stops
+            // growing at 2^40, far from overflow): this runs for every reply of a GET-heavy run.
+            let count = bytes.count
+            let p = bytes.baseAddress!
             var i = 1
-            var negative = false
+            let negative = count > 1 && p.load(fromByteOffset: 1, as: UInt8.self) == UInt8(ascii: "-")
+            if negative { i = 2 }
             var value = 0
-            if i < bytes.count, bytes[i] == UInt8(ascii: "-") {
-                negative = true
-                i += 1
+            while i < count, value < 1 << 40 {
+                let digit = p.load(fromByteOffset: i, as: UInt8.self) &- UInt8(ascii: "0")
+                if digit > 9 { break }
+                value = value &* 10 &+ Int(digit)
+                i &+= 1
             }
-            while i < bytes.count, bytes[i] >= UInt8(ascii: "0"), bytes[i] <= UInt8(ascii: "9"), value < 1 << 40 {
-                value = value * 10 + Int(bytes[i] &- UInt8(ascii: "0"))
-                i += 1
-            }
-            guard i + 1 < bytes.count else { return .incomplete }
-            guard bytes[i] == UInt8(ascii: "\r"), bytes[i + 1] == UInt8(ascii: "\n") else { return .complex }
-            let header = i + 2
+            guard i &+ 1 < count else { return .incomplete }
+            guard p.loadUnaligned(fromByteOffset: i, as: UInt16.self) == crlf else { return .complex }
+            let header = i &+ 2
             if first == UInt8(ascii: ":") { return .reply(value == 0 ? .notFound : .ok, consumed: header) }
             if negative { return .reply(.notFound, consumed: header) }
-            let total = header + value + 2
-            guard bytes.count >= total else { return .incomplete }
+            let total = header &+ value &+ 2
+            guard count >= total else { return .incomplete }
             return .reply(.ok, consumed: total)
         default:
             return .complex
         }
     }
+
+    /// `\r\n` as one little-endian 16-bit load.
+    static var crlf: UInt16 { 0x0A0D }
 
     /// Offset just past the first CRLF at or after `from`.
     @inline(__always)

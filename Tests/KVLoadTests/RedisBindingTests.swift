@@ -69,5 +69,18 @@ struct ReplyScannerTests {
         #expect(scan("$12") == .incomplete)
         #expect(scan("*2\r\n$1\r\na\r\n$-1\r\n") == .complex)
         #expect(scan("$1x\r\n") == .complex)
+        #expect(scan("$") == .incomplete)
+        #expect(scan("$-") == .incomplete)
+        #expect(scan(":12345") == .incomplete)
+        // A length too large to be real stops being accumulated and is handed to the full parser (which rejects it).
+        #expect(scan("$99999999999999999999\r\n") == .complex)
+    }
+
+    @Test func bulkRepliesOfEveryLengthWidthAreSkippedWhole() {
+        for length in [0, 9, 10, 100, 1000, 65_536] {
+            let reply = "$\(length)\r\n" + String(repeating: "v", count: length) + "\r\n"
+            #expect(scan(reply + "+OK\r\n") == .reply(.ok, consumed: reply.utf8.count))
+            #expect(scan(String(reply.dropLast())) == .incomplete)
+        }
     }
 }
