@@ -99,6 +99,7 @@ public struct RecordValues {
             stream.fillValue(target)
             return UnsafeRawBufferPointer(target)
         }
+        if constantLength != nil { return pool.bytes(FieldValue(offset: stream.nextPooledOffset(), length: length)) }
         let slice = stream.nextPooledValue()
         return pool.bytes(FieldValue(offset: slice.offset, length: length))
     }
@@ -106,5 +107,6 @@ public struct RecordValues {
 
 extension OperationKind {
     /// True when the operation writes a record.
+    @inlinable
     public var writes: Bool { self == .insert || self == .update || self == .readModifyWrite }
 }

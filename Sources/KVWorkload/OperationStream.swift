@@ -79,9 +79,9 @@ public struct OperationStream: Sendable {
     var scanGray: GrayZipfianGenerator?
     var fieldChooser: UniformGenerator
     var fieldLengths: FieldLengthGenerator
-    var valueRandom: WorkloadRandom
+    @usableFromInline var valueRandom: WorkloadRandom
     var ycsbValues: YCSBValueGenerator
-    let valuePoolStartRange: Int
+    @usableFromInline let valuePoolStartRange: Int
 
     public init(spec: WorkloadSpec, phase: WorkloadPhase, threadIndex: Int = 0, threadCount: Int = 1,
                 valuePoolStartRange: Int = ValuePool.defaultStartRange) {
@@ -234,8 +234,14 @@ public struct OperationStream: Sendable {
     /// `valuePoolStartRange` and at least `spec.fieldLength` bytes of value length.
     public mutating func nextPooledValue() -> FieldValue {
         let length = fieldLengths.next()
-        let offset = Int(valueRandom.next(below: UInt64(valuePoolStartRange)))
-        return FieldValue(offset: offset, length: length)
+        return FieldValue(offset: nextPooledOffset(), length: length)
+    }
+
+    /// Fast mode: only the start offset of the next pooled value, for a caller that knows its length (a constant
+    /// field length draws no random numbers, so skipping the length leaves the stream unchanged).
+    @inlinable @inline(__always)
+    public mutating func nextPooledOffset() -> Int {
+        Int(valueRandom.next(below: UInt64(valuePoolStartRange)))
     }
 
     /// YCSB mode: the next field's length (from `fieldlengthdistribution`).

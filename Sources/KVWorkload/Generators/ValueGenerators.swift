@@ -36,7 +36,7 @@ public final class ValuePool: Sendable {
     /// Bytes a value may start at (the pool holds `startRange + maxValueLength` bytes).
     public let startRange: Int
     public let maxValueLength: Int
-    nonisolated(unsafe) let storage: UnsafeMutableRawBufferPointer
+    @usableFromInline nonisolated(unsafe) let storage: UnsafeMutableRawBufferPointer
 
     /// Start offsets a value may have by default: 64 KiB, so 65,536 distinct values of each length. The
     /// pool then stays in the generator core's L2 cache: with 1 MiB, copying a 100-byte value from a random
@@ -57,6 +57,7 @@ public final class ValuePool: Sendable {
     deinit { storage.deallocate() }
 
     /// The bytes of a value (valid while the pool lives).
+    @inlinable
     public func bytes(_ value: FieldValue) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(storage)[value.offset..<(value.offset + value.length)])
     }
