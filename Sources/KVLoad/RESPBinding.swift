@@ -61,12 +61,18 @@ public enum RESPDriver {
         try plan.validate()
         guard !configuration.hosts.isEmpty else { throw LoadError.binding("no hosts") }
         let seeds = try configuration.hosts.map { host throws(LoadError) in try RESPBindingConfiguration.endpoint(host) }
+        // Connections reach their worker through unretained references, and a worker's own timers let go of it
+        // when it finishes; so the workers are kept until the event loops have shut down (nothing is released
+        // early, before or during the last events of their connections).
+        var workers: [NIOWorker] = []
         let group = MultiThreadedEventLoopGroup(numberOfThreads: plan.threads)
-        defer { try? group.syncShutdownGracefully() }
+        defer {
+            try? group.syncShutdownGracefully()
+            withExtendedLifetime(workers) {}
+        }
         let targets = try connectionTargets(configuration: configuration, seeds: seeds, group: group)
         let collector = IntervalCollector()
         let pool = RecordValues.makePool(for: plan.spec)
-        var workers: [NIOWorker] = []
         var loops = group.makeIterator()
         let start = MonotonicClock.nanoseconds() + 50_000_000
         let startWall = wallClockSeconds() + 0.05

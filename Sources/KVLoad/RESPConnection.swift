@@ -89,7 +89,7 @@ final class RESPConnection: ChannelInboundHandler {
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
     /// Stages `op`'s command(s) in `staged` (the worker's staging area, which holds only this connection's
-    /// commands until `write`) and takes a pipeline slot for it.
+    /// commands until the worker writes them: `NIOWorker.flushAll`) and takes a pipeline slot for it.
     func send(_ op: InFlightOperation, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, keyNamer namer: KeyNamer,
               into staged: ByteSink) {
         guard context != nil else { return }
@@ -142,21 +142,6 @@ final class RESPConnection: ChannelInboundHandler {
     static func stage(_ head: StaticString, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, into staged: ByteSink) {
         let length = RESPEncoding.commandLength(head, a.count, b.count)
         RESPEncoding.storeCommand(head, a, b, at: staged.reserve(length))
-    }
-
-    /// Writes the commands staged in `staged` (all of them this connection's) to the socket through `out`, and
-    /// empties `staged`. Both belong to the worker and serve all its connections in turn, so they stay in the
-    /// cache: a staging area and an output buffer per connection (50 of each at 4 KiB) were cold again by the
-    /// time their connection's next batch came round. `out` is reused: once the socket has taken the bytes
-    /// (as it normally has by now) its storage is ours alone again and clearing it is free; if the write is
-    /// still pending, `clear` gives it fresh storage and the pending write keeps its own.
-    func write(_ staged: ByteSink, via out: inout ByteBuffer) {
-        guard staged.count > 0 else { return }
-        guard alive, let context else { return staged.reset() }
-        out.writeBytes(staged.bytes)
-        staged.reset()
-        context.writeAndFlush(NIOAny(out), promise: nil)
-        out.clear()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

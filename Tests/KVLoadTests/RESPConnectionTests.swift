@@ -111,7 +111,7 @@ struct RESPConnectionTests {
     }
 
     @Test func everyOperationKindIsStagedAsItsRESPCommandAndFlushedInOneWrite() throws {
-        let (_, connection, channel) = try Self.connectedWorker(depth: 8, operations: 100, start: false)
+        let (worker, connection, channel) = try Self.connectedWorker(depth: 8, operations: 100, start: false)
         #expect(try Self.sentGets(channel) == 0)
         let namer = KeyNamer(prefix: "user", hashed: false)
         let key = Array("user42".utf8)
@@ -121,7 +121,8 @@ struct RESPConnectionTests {
             InFlightOperation(operation: Operation(kind: kind, keyNumber: 42, keyLength: key.count, scanLength: scan),
                               intended: 0, sent: 0, measured: false)
         }
-        let staged = ByteSink(capacity: 64)
+        let staged = worker.staged
+        worker.stagedFor = 0
         key.withUnsafeBytes { k in
             value.withUnsafeBytes { v in
                 for kind in [OperationKind.read, .update, .insert, .readModifyWrite, .delete] {
@@ -133,8 +134,7 @@ struct RESPConnectionTests {
             }
         }
         #expect(try channel.readOutbound(as: ByteBuffer.self) == nil, "nothing is written before the flush")
-        var out = ByteBuffer()
-        connection.write(staged, via: &out)
+        worker.flushAll()
         let written = try #require(try channel.readOutbound(as: ByteBuffer.self))
         #expect(try channel.readOutbound(as: ByteBuffer.self) == nil, "one write for the whole batch")
         var expected = ByteBuffer()
