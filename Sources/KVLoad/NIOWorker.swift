@@ -18,7 +18,7 @@ final class NIOWorker: @unchecked Sendable {
     /// writes them first. Worker-wide rather than per connection, so the memory stays in the cache.
     let staged = ByteSink(capacity: 4096)
     var stagedFor = -1
-    /// The buffer a connection's write hands to NIO (see `RESPConnection.write`).
+    /// The buffer `flushAll` hands to NIO.
     var out = ByteBufferAllocator().buffer(capacity: 4096)
     /// Free pipeline slots (connection indices) per slot group.
     var freeSlots: SlotStacks
@@ -33,6 +33,8 @@ final class NIOWorker: @unchecked Sendable {
     let timeout: UInt64
     let interval: UInt64
     var timerArmed = false
+    var pumping = false
+    var pumpRequested = false
     var draining = false
     var done = false
     var ticker: RepeatedTask?
@@ -88,8 +90,24 @@ final class NIOWorker: @unchecked Sendable {
         }
     }
 
-    /// Issues as many operations as free slots and the pacer allow.
+    /// Issues as many operations as free slots and the pacer allow. Not re-entered: a connection that fails
+    /// inside one of the worker's writes (`flushAll`, also called while an operation is being dispatched) asks
+    /// for a pump, and the running one goes round again when it is done, rather than drawing the next operation
+    /// while the current one (whose key the stream still holds) is half sent.
     func pump() {
+        if pumping {
+            pumpRequested = true
+            return
+        }
+        pumping = true
+        defer { pumping = false }
+        repeat {
+            pumpRequested = false
+            pumpOnce()
+        } while pumpRequested
+    }
+
+    func pumpOnce() {
         guard !draining else { return finishIfIdle() }
         let now = MonotonicClock.nanoseconds()
         while true {
@@ -144,11 +162,12 @@ final class NIOWorker: @unchecked Sendable {
         var op = op
         op.sent = now
         let value = op.operation.kind.writes ? values.next(&core.stream) : UnsafeRawBufferPointer(start: nil, count: 0)
-        // Unretained: the worker owns its connections, and a retain and release per operation showed in profiles.
+        // Staging holds one connection's commands: another connection's are written first.
         if stagedFor != c {
             flushAll()
             stagedFor = c
         }
+        // Unretained: the worker owns its connections, and a retain and release per operation showed in profiles.
         let connection = Unmanaged.passUnretained(connections[c])
         let staged = staged
         connection._withUnsafeGuaranteedRef { connection in

@@ -110,6 +110,49 @@ struct RESPConnectionTests {
         #expect(worker.stagedFor == -1 && worker.staged.count == 0, "nothing is left staged after a pump")
     }
 
+    /// Fails every write on its channel at once (an error, then a close), as a reset socket would.
+    final class FailingWrites: ChannelOutboundHandler {
+        typealias OutboundIn = ByteBuffer
+        struct WriteFailed: Error {}
+        func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+            promise?.fail(WriteFailed())
+            context.fireErrorCaught(WriteFailed())
+        }
+    }
+
+    /// A connection whose write fails while the worker is dispatching to the next connection: its operations
+    /// end as errors, and the operation being dispatched still goes out with its own key (the failure does not
+    /// draw further operations in the middle of it), the other connection's batch in one write.
+    @Test func aWriteFailingMidDispatchLeavesTheOperationBeingSentIntact() throws {
+        let (worker, first, firstChannel) = try Self.connectedWorker(depth: 4, operations: 100, start: false)
+        try firstChannel.pipeline.syncOperations.addHandler(FailingWrites(), position: .first)
+        let second = RESPConnection(worker: worker, index: 1, node: 0, group: 0, depth: 4)
+        let secondChannel = EmbeddedChannel(loop: firstChannel.embeddedEventLoop)
+        try secondChannel.pipeline.syncOperations.addHandler(second)
+        worker.connections.append(second)
+        worker.begin()
+        firstChannel.embeddedEventLoop.run()
+        #expect(!first.alive && first.count == 0)
+        #expect(worker.core.histograms.count(.read, .error) == 4)
+        var written = ""
+        var writes = 0
+        while let buffer = try secondChannel.readOutbound(as: ByteBuffer.self) {
+            written += String(buffer: buffer)
+            writes += 1
+        }
+        #expect(writes == 1)
+        // Each GET's key is the key of the operation in that pipeline slot.
+        let lines = written.components(separatedBy: "\r\n")
+        let sentKeys = lines.indices.filter { $0 >= 1 && lines[$0 - 1] == "GET" }.map { lines[$0 + 1] }
+        let slotKeys = (0..<second.count).map { i -> String in
+            let keyNumber = second.ring[second.advanced(second.head, by: i)].keyNumber
+            return withUnsafeTemporaryAllocation(byteCount: worker.keyNamer.maximumLength, alignment: 1) { buffer in
+                String(decoding: buffer[0..<worker.keyNamer.write(keyNumber: keyNumber, into: buffer)], as: UTF8.self)
+            }
+        }
+        #expect(second.count == 4 && sentKeys == slotKeys)
+    }
+
     @Test func everyOperationKindIsStagedAsItsRESPCommandAndFlushedInOneWrite() throws {
         let (worker, connection, channel) = try Self.connectedWorker(depth: 8, operations: 100, start: false)
         #expect(try Self.sentGets(channel) == 0)
