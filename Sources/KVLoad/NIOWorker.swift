@@ -18,7 +18,7 @@ final class NIOWorker: @unchecked Sendable {
     /// writes them first. Worker-wide rather than per connection, so the memory stays in the cache.
     let staged = ByteSink(capacity: 4096)
     var stagedFor = -1
-    /// The buffer `flushAll` hands to NIO.
+    /// The buffer `flushStaged` hands to NIO.
     var out = ByteBufferAllocator().buffer(capacity: 4096)
     /// Free pipeline slots (connection indices) per slot group.
     var freeSlots: SlotStacks
@@ -91,7 +91,7 @@ final class NIOWorker: @unchecked Sendable {
     }
 
     /// Issues as many operations as free slots and the pacer allow. Not re-entered: a connection that fails
-    /// inside one of the worker's writes (`flushAll`, also called while an operation is being dispatched) asks
+    /// inside one of the worker's writes (`flushStaged`, also called while an operation is being dispatched) asks
     /// for a pump, and the running one goes round again when it is done, rather than drawing the next operation
     /// while the current one (whose key the stream still holds) is half sent.
     func pump() {
@@ -137,7 +137,7 @@ final class NIOWorker: @unchecked Sendable {
             parked = nil
             dispatch(op, to: c, now: now)
         }
-        flushAll()
+        flushStaged()
         if !aliveConnections.contains(where: { $0 > 0 }) {
             draining = true
             finishIfIdle()
@@ -147,7 +147,7 @@ final class NIOWorker: @unchecked Sendable {
     /// The stream has nothing to send now: flushes what was written, then drains (`.done`) or comes back
     /// at the pacer's deadline (`.wait`).
     func pause(_ step: WorkerStep) {
-        flushAll()
+        flushStaged()
         if case .wait(let until) = step {
             arm(at: until)
         } else {
@@ -164,7 +164,7 @@ final class NIOWorker: @unchecked Sendable {
         let value = op.operation.kind.writes ? values.next(&core.stream) : UnsafeRawBufferPointer(start: nil, count: 0)
         // Staging holds one connection's commands: another connection's are written first.
         if stagedFor != c {
-            flushAll()
+            flushStaged()
             stagedFor = c
         }
         // Unretained: the worker owns its connections, and a retain and release per operation showed in profiles.
@@ -216,7 +216,7 @@ final class NIOWorker: @unchecked Sendable {
     /// and clearing it is free; if the write is still pending, `clear` gives it fresh storage and the pending
     /// write keeps its own. Each use of `out` is a separate short access, none held across `writeAndFlush`,
     /// which may re-enter the worker (a failed write fails the connection, and that pumps).
-    func flushAll() {
+    func flushStaged() {
         guard stagedFor >= 0 else { return }
         let c = stagedFor
         stagedFor = -1

@@ -89,7 +89,7 @@ final class RESPConnection: ChannelInboundHandler {
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
     /// Stages `op`'s command(s) in `staged` (the worker's staging area, which holds only this connection's
-    /// commands until the worker writes them: `NIOWorker.flushAll`) and takes a pipeline slot for it.
+    /// commands until the worker writes them: `NIOWorker.flushStaged`) and takes a pipeline slot for it.
     func send(_ op: InFlightOperation, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, keyNamer namer: KeyNamer,
               into staged: ByteSink) {
         guard context != nil else { return }

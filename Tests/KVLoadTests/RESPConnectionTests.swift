@@ -33,11 +33,25 @@ struct RESPConnectionTests {
         return (worker, connection, channel)
     }
 
+    /// A second connection of `worker` (index 1, depth 4) on its own embedded channel on `loop`.
+    static func addConnection(to worker: NIOWorker, loop: EmbeddedEventLoop) throws -> (RESPConnection, EmbeddedChannel) {
+        let connection = RESPConnection(worker: worker, index: worker.connections.count, node: 0, group: 0, depth: 4)
+        let channel = EmbeddedChannel(loop: loop)
+        try channel.pipeline.syncOperations.addHandler(connection)
+        worker.connections.append(connection)
+        return (connection, channel)
+    }
+
+    /// The writes made on `channel` so far, one string each.
+    static func writes(_ channel: EmbeddedChannel) throws -> [String] {
+        var all: [String] = []
+        while let buffer = try channel.readOutbound(as: ByteBuffer.self) { all.append(String(buffer: buffer)) }
+        return all
+    }
+
     /// GET commands written so far.
     static func sentGets(_ channel: EmbeddedChannel) throws -> Int {
-        var text = ""
-        while let buffer = try channel.readOutbound(as: ByteBuffer.self) { text += String(buffer: buffer) }
-        return text.components(separatedBy: "GET\r\n").count - 1
+        try writes(channel).joined().components(separatedBy: "GET\r\n").count - 1
     }
 
     @Test func splitSimpleAndAggregateRepliesCompleteEachOperationOnce() throws {
@@ -85,32 +99,25 @@ struct RESPConnectionTests {
     /// write per batch, and a batch for one connection writes nothing to another.
     @Test func eachConnectionGetsItsOwnCommandsInOneWritePerBatch() throws {
         let (worker, first, firstChannel) = try Self.connectedWorker(depth: 4, operations: 100, start: false)
-        let second = RESPConnection(worker: worker, index: 1, node: 0, group: 0, depth: 4)
-        let secondChannel = EmbeddedChannel(loop: firstChannel.embeddedEventLoop)
-        try secondChannel.pipeline.syncOperations.addHandler(second)
-        worker.connections.append(second)
+        let (second, secondChannel) = try Self.addConnection(to: worker, loop: firstChannel.embeddedEventLoop)
         worker.begin()
         firstChannel.embeddedEventLoop.run()
-        func writes(_ channel: EmbeddedChannel) throws -> [String] {
-            var all: [String] = []
-            while let buffer = try channel.readOutbound(as: ByteBuffer.self) { all.append(String(buffer: buffer)) }
-            return all
-        }
         func gets(_ text: String) -> Int { text.components(separatedBy: "GET\r\n").count - 1 }
-        let firstWrites = try writes(firstChannel), secondWrites = try writes(secondChannel)
+        let firstWrites = try Self.writes(firstChannel), secondWrites = try Self.writes(secondChannel)
         #expect(firstWrites.count == 1 && gets(firstWrites[0]) == 4)
         #expect(secondWrites.count == 1 && gets(secondWrites[0]) == 4)
         #expect(first.count == 4 && second.count == 4)
         // Replies on the second connection free its slots; the refill goes to it alone, again in one write.
         try secondChannel.writeInbound(secondChannel.allocator.buffer(string: "+OK\r\n$-1\r\n+OK\r\n"))
-        #expect(try writes(firstChannel).isEmpty)
-        let refill = try writes(secondChannel)
+        #expect(try Self.writes(firstChannel).isEmpty)
+        let refill = try Self.writes(secondChannel)
         #expect(refill.count == 1 && gets(refill[0]) == 3)
         #expect(worker.core.histograms.count(.read, .ok) == 2 && worker.core.histograms.count(.read, .notFound) == 1)
         #expect(worker.stagedFor == -1 && worker.staged.count == 0, "nothing is left staged after a pump")
     }
 
-    /// Fails every write on its channel at once (an error, then a close), as a reset socket would.
+    /// Fails every write on its channel at once with an error, as a reset socket would (the connection then
+    /// fails its operations and closes).
     final class FailingWrites: ChannelOutboundHandler {
         typealias OutboundIn = ByteBuffer
         struct WriteFailed: Error {}
@@ -126,21 +133,14 @@ struct RESPConnectionTests {
     @Test func aWriteFailingMidDispatchLeavesTheOperationBeingSentIntact() throws {
         let (worker, first, firstChannel) = try Self.connectedWorker(depth: 4, operations: 100, start: false)
         try firstChannel.pipeline.syncOperations.addHandler(FailingWrites(), position: .first)
-        let second = RESPConnection(worker: worker, index: 1, node: 0, group: 0, depth: 4)
-        let secondChannel = EmbeddedChannel(loop: firstChannel.embeddedEventLoop)
-        try secondChannel.pipeline.syncOperations.addHandler(second)
-        worker.connections.append(second)
+        let (second, secondChannel) = try Self.addConnection(to: worker, loop: firstChannel.embeddedEventLoop)
         worker.begin()
         firstChannel.embeddedEventLoop.run()
         #expect(!first.alive && first.count == 0)
         #expect(worker.core.histograms.count(.read, .error) == 4)
-        var written = ""
-        var writes = 0
-        while let buffer = try secondChannel.readOutbound(as: ByteBuffer.self) {
-            written += String(buffer: buffer)
-            writes += 1
-        }
-        #expect(writes == 1)
+        let writes = try Self.writes(secondChannel)
+        #expect(writes.count == 1)
+        let written = writes.joined()
         // Each GET's key is the key of the operation in that pipeline slot.
         let lines = written.components(separatedBy: "\r\n")
         let sentKeys = lines.indices.filter { $0 >= 1 && lines[$0 - 1] == "GET" }.map { lines[$0 + 1] }
@@ -177,7 +177,7 @@ struct RESPConnectionTests {
             }
         }
         #expect(try channel.readOutbound(as: ByteBuffer.self) == nil, "nothing is written before the flush")
-        worker.flushAll()
+        worker.flushStaged()
         let written = try #require(try channel.readOutbound(as: ByteBuffer.self))
         #expect(try channel.readOutbound(as: ByteBuffer.self) == nil, "one write for the whole batch")
         var expected = ByteBuffer()
