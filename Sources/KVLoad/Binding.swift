@@ -108,5 +108,6 @@ public struct RecordValues {
 extension OperationKind {
     /// True when the operation writes a record.
     @inlinable
+    @inline(__always)
     public var writes: Bool { self == .insert || self == .update || self == .readModifyWrite }
 }

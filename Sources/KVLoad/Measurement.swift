@@ -121,6 +121,15 @@ public struct HistogramSet: Sendable {
         }
     }
 
+    /// Puts `histogram` in `slot` (a `HistogramSlot.index`) with the exact sum of its values.
+    public mutating func set(_ histogram: LatencyHistogram, sum: UInt64, in slot: Int) {
+        let bit: UInt64 = 1 << UInt64(slot)
+        slots[slot] = histogram
+        created |= bit
+        summed |= bit
+        sums[slot] = sum
+    }
+
     /// Adds every histogram of `other` (lossless).
     public mutating func add(_ other: HistogramSet) {
         for i in 0..<slots.count {

@@ -25,7 +25,8 @@ public struct WorkerCore {
     public let index: Int
     public var stream: OperationStream
     public var pacer: Pacer
-    public private(set) var histograms = HistogramSet()
+    /// This interval's latencies (handed to the collector as a `HistogramSet` when the interval closes).
+    let recorder = LatencyRecorder()
     public let openLoop: Bool
     let limit: Int64
     let deadline: UInt64
@@ -108,6 +109,9 @@ public struct WorkerCore {
         }
     }
 
+    /// The latencies recorded in the current interval (built on each call: for tests and reports, not per operation).
+    public var histograms: HistogramSet { recorder.histogramSet() }
+
     /// Records a completed operation (sent to node `node`) at `now`.
     @inline(__always)
     public mutating func complete(_ op: InFlightOperation, outcome: OperationOutcome, now: UInt64, node: Int = 0) {
@@ -115,8 +119,8 @@ public struct WorkerCore {
         if op.operation.kind == .insert, stream.phase == .run { stream.acknowledgeInsert(keyNumber: op.operation.keyNumber) }
         if op.measured {
             let slot = HistogramSlot(kind: op.operation.kind, outcome: outcome, measure: .service).index
-            histograms.record(now &- op.sent, in: slot)
-            if openLoop { histograms.record(now &- op.intended, in: slot + 1) }
+            recorder.record(now &- op.sent, in: slot)
+            if openLoop { recorder.record(now &- op.intended, in: slot + 1) }
             nodes.touch(node: node, keyNumber: op.operation.keyNumber)
             intervalNodeOps[node] &+= 1  // folded into `nodes` when the interval closes
         }
@@ -130,13 +134,13 @@ public struct WorkerCore {
 
     mutating func closeInterval(now: UInt64) {
         while now >= nextIntervalEnd {
-            var snapshot = IntervalSnapshot(worker: index, interval: intervalIndex, histograms: histograms,
+            var snapshot = IntervalSnapshot(worker: index, interval: intervalIndex, histograms: recorder.histogramSet(),
                                             scheduled: intervalScheduled, final: false)
             snapshot.nodeOperations = intervalNodeOps
             collector.deliver(snapshot)
             nodes.addOperations(intervalNodeOps)
             for i in intervalNodeOps.indices { intervalNodeOps[i] = 0 }
-            histograms = HistogramSet()
+            recorder.reset()
             intervalScheduled = 0
             intervalIndex += 1
             nextIntervalEnd &+= intervalNanos
@@ -149,12 +153,12 @@ public struct WorkerCore {
         closeInterval(now: now)
         finished = true
         nodes.addOperations(intervalNodeOps)
-        var last = IntervalSnapshot(worker: index, interval: intervalIndex, histograms: histograms,
+        var last = IntervalSnapshot(worker: index, interval: intervalIndex, histograms: recorder.histogramSet(),
                                     scheduled: intervalScheduled, final: true, nodes: nodes, endTime: now)
         last.errorReplies = errorReplies
         last.nodeOperations = intervalNodeOps
         collector.deliver(last)
-        histograms = HistogramSet()
+        recorder.reset()
     }
 
     /// Counts an error reply by its text (at most 100 characters, at most 16 distinct texts; the rest
