@@ -229,8 +229,10 @@ final class NIOWorker: @unchecked Sendable {
         out.clear()
     }
 
-    func completed(_ op: InFlightOperation, outcome: OperationOutcome, node: Int, connection: Int, now: UInt64) {
-        core.complete(op, outcome: outcome, now: now, node: node)
+    /// The operation in pipeline slot `reply` of connection `connection` (to node `node`) ended in `outcome`.
+    func completed(_ reply: PendingReply, outcome: OperationOutcome, node: Int, connection: Int, now: UInt64) {
+        core.complete(kind: reply.kind, keyNumber: reply.keyNumber, intended: reply.intended, sent: reply.sent,
+                      measured: reply.measured, outcome: outcome, now: now, node: node)
         returnSlot(connection)
     }
 

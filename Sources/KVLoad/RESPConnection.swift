@@ -217,10 +217,10 @@ final class RESPConnection: ChannelInboundHandler {
         }
         let first = slot.pointee.outcome
         if first != .ok, outcome != .error { outcome = first }
-        let op = slot.pointee.operation
+        let reply = slot.pointee
         head = advanced(head, by: 1)
         count -= 1
-        workerRef._withUnsafeGuaranteedRef { $0.completed(op, outcome: outcome, node: self.node, connection: self.index, now: now) }
+        workerRef._withUnsafeGuaranteedRef { $0.completed(reply, outcome: outcome, node: self.node, connection: self.index, now: now) }
     }
 
     /// Fails every in-flight operation and closes the connection.

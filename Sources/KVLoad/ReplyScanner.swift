@@ -12,6 +12,11 @@ enum ReplyScanner {
     @inline(__always)
     static func scan(_ bytes: UnsafeRawBufferPointer) -> Result {
         guard let first = bytes.first else { return .incomplete }
+        // `+OK\r\n`, every write's reply: one 32-bit compare and one byte, no scan for the line end.
+        if bytes.count >= 5, bytes.baseAddress!.loadUnaligned(as: UInt32.self) == okHead,
+           bytes.baseAddress!.load(fromByteOffset: 4, as: UInt8.self) == UInt8(ascii: "\n") {
+            return .reply(.ok, consumed: 5)
+        }
         switch first {
         case UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "_"):
             guard let end = lineEnd(bytes, from: 1) else { return .incomplete }
@@ -44,6 +49,9 @@ enum ReplyScanner {
             return .complex
         }
     }
+
+    /// `+OK\r` as one little-endian 32-bit load.
+    static var okHead: UInt32 { 0x0D4B_4F2B }
 
     /// `\r\n` as one little-endian 16-bit load.
     static var crlf: UInt16 { 0x0A0D }

@@ -115,13 +115,22 @@ public struct WorkerCore {
     /// Records a completed operation (sent to node `node`) at `now`.
     @inline(__always)
     public mutating func complete(_ op: InFlightOperation, outcome: OperationOutcome, now: UInt64, node: Int = 0) {
+        complete(kind: op.operation.kind, keyNumber: op.operation.keyNumber, intended: op.intended, sent: op.sent,
+                 measured: op.measured, outcome: outcome, now: now, node: node)
+    }
+
+    /// `complete(_:outcome:now:node:)` from the fields a completion reads, for a caller that keeps only those
+    /// (a pipeline slot) and need not assemble an `InFlightOperation` per reply.
+    @inline(__always)
+    mutating func complete(kind: OperationKind, keyNumber: Int64, intended: UInt64, sent: UInt64, measured: Bool,
+                           outcome: OperationOutcome, now: UInt64, node: Int) {
         inFlight -= 1
-        if op.operation.kind == .insert, stream.phase == .run { stream.acknowledgeInsert(keyNumber: op.operation.keyNumber) }
-        if op.measured {
-            let slot = HistogramSlot(kind: op.operation.kind, outcome: outcome, measure: .service).index
-            recorder.record(now &- op.sent, in: slot)
-            if openLoop { recorder.record(now &- op.intended, in: slot + 1) }
-            nodes.touch(node: node, keyNumber: op.operation.keyNumber)
+        if kind == .insert, stream.phase == .run { stream.acknowledgeInsert(keyNumber: keyNumber) }
+        if measured {
+            let slot = HistogramSlot(kind: kind, outcome: outcome, measure: .service).index
+            recorder.record(now &- sent, in: slot)
+            if openLoop { recorder.record(now &- intended, in: slot + 1) }
+            nodes.touch(node: node, keyNumber: keyNumber)
             intervalNodeOps[node] &+= 1  // folded into `nodes` when the interval closes
         }
         if now >= nextIntervalEnd { closeInterval(now: now) }

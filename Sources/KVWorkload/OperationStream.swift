@@ -125,16 +125,19 @@ public struct OperationStream: Sendable {
     }
 
     /// The next operation; its key is in the key buffer until the next call.
+    @inlinable @inline(__always)
     public mutating func next() -> Operation {
         phase == .load ? nextLoad() : nextRun()
     }
 
+    @usableFromInline
     mutating func nextLoad() -> Operation {
         let keyNumber = loadCounter
         loadCounter += Int64(threadCount)
         return operation(.insert, keyNumber: keyNumber, readField: Operation.allFields, writeField: Operation.allFields)
     }
 
+    @usableFromInline
     mutating func nextRun() -> Operation {
         let kind = OperationKind(rawValue: UInt8(truncatingIfNeeded: chooser.next()))!
         switch kind {

@@ -60,6 +60,11 @@ struct ReplyScannerTests {
         #expect(scan("$-1\r\n") == .reply(.notFound, consumed: 5))
         #expect(scan("$3\r\nabc\r\n$") == .reply(.ok, consumed: 9))
         #expect(scan("_\r\n") == .reply(.notFound, consumed: 3))
+        // `+OK\r\n` has its own fast path: only that exact reply takes it.
+        #expect(scan("+OK\r\n+OK\r\n") == .reply(.ok, consumed: 5))
+        #expect(scan("+OKAY\r\n") == .reply(.ok, consumed: 7))
+        #expect(scan("+OK\rX\r\n") == .reply(.ok, consumed: 7))
+        #expect(scan("+QUEUED\r\n") == .reply(.ok, consumed: 9))
     }
 
     @Test func waitsForMoreBytesAndDelegatesAggregates() {

@@ -57,7 +57,7 @@ public final class ValuePool: Sendable {
     deinit { storage.deallocate() }
 
     /// The bytes of a value (valid while the pool lives).
-    @inlinable
+    @inlinable @inline(__always)
     public func bytes(_ value: FieldValue) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(storage)[value.offset..<(value.offset + value.length)])
     }

@@ -39,7 +39,7 @@ public struct WorkloadRandom: RandomNumberGenerator, Sendable {
         self.init(seed: mix.next() ^ stream)
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func next() -> UInt64 {
         let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9
         let t = s1 << 17
@@ -66,14 +66,21 @@ public struct WorkloadRandom: RandomNumberGenerator, Sendable {
 
     /// An integer uniform in [0, bound) without modulo bias (Lemire's multiply-shift method).
     /// `bound` must be positive.
-    @inlinable
+    /// The common case (the low half at least `bound`, no rejection possible) is inlined; the rest is a call.
+    @inlinable @inline(__always)
     public mutating func next(below bound: UInt64) -> UInt64 {
-        var m = next().multipliedFullWidth(by: bound)
-        if m.low < bound {
-            let threshold = (0 &- bound) % bound
-            while m.low < threshold {
-                m = next().multipliedFullWidth(by: bound)
-            }
+        let m = next().multipliedFullWidth(by: bound)
+        if m.low >= bound { return m.high }
+        return next(below: bound, rejecting: m)
+    }
+
+    /// `next(below:)` when the first draw's low half fell below `bound`: it may have to be rejected.
+    @usableFromInline @inline(never)
+    mutating func next(below bound: UInt64, rejecting first: (high: UInt64, low: UInt64)) -> UInt64 {
+        var m = first
+        let threshold = (0 &- bound) % bound
+        while m.low < threshold {
+            m = next().multipliedFullWidth(by: bound)
         }
         return m.high
     }
