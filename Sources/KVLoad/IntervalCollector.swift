@@ -18,6 +18,9 @@ public struct IntervalSnapshot: Sendable {
     public var nodeOperations: [Int64] = []
     /// Error replies the worker saw, by text (final snapshot only; see `WorkerCore.noteErrorReply`).
     public var errorReplies: [String: Int] = [:]
+    /// The interval's latencies as the worker recorded them, not yet histograms: `IntervalCollector.drain`
+    /// (the reporter's thread) adds them to `histograms`.
+    public var recorded: RecordedLatencies?
 
     public init(worker: Int, interval: Int, histograms: HistogramSet, scheduled: Int64, final: Bool,
                 nodes: NodeTally? = nil, endTime: UInt64 = 0) {
@@ -45,11 +48,18 @@ public final class IntervalCollector: @unchecked Sendable {
         lock.unlock()
     }
 
+    /// Takes every snapshot delivered so far, with recorded latencies turned into histograms (here, on the
+    /// caller's thread, outside the lock).
     public func drain() -> [IntervalSnapshot] {
         lock.lock()
-        defer { lock.unlock() }
-        let all = pending
+        var all = pending
         pending.removeAll(keepingCapacity: true)
+        lock.unlock()
+        for i in all.indices {
+            guard let recorded = all[i].recorded else { continue }
+            all[i].histograms.add(recorded.histogramSet())
+            all[i].recorded = nil
+        }
         return all
     }
 }

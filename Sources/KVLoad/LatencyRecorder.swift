@@ -10,7 +10,10 @@ import Histogram
 /// histogram struct, a copy-on-write check of its counts, index helpers that are not inlined, overflow checks)
 /// and a new 270 KB histogram per slot per interval. Here it is an index computation and an increment.
 ///
-/// One owner (a worker, on one thread); a class so its memory is freed with it. Not for sharing.
+/// One owner (a worker, on one thread); a class so its memory is freed with it. Not for sharing. A worker
+/// hands its interval over with `take()`, a copy of the counts it touched, and the collector's thread builds the
+/// histograms (`RecordedLatencies.histogramSet()`): creating a 33,792-bucket histogram per slot costs ~0.5 M
+/// instructions, which on the event loop would stall every connection once per interval.
 public final class LatencyRecorder {
     /// Sub-buckets per bucket half: 2^10 (3 significant digits need 2,000 values at unit resolution, so 2^11
     /// sub-buckets, of which each bucket after the first uses the upper half).
@@ -98,30 +101,25 @@ public final class LatencyRecorder {
     public var isEmpty: Bool { (0..<HistogramSlot.count).allSatisfy { totals[$0].count == 0 } }
 
     /// The values recorded since the last `reset`, as histograms (with exact sums) in a `HistogramSet`.
-    public func histogramSet() -> HistogramSet {
-        var set = HistogramSet()
-        for slot in 0..<HistogramSlot.count where totals[slot].count > 0 {
-            set.set(histogram(slot), sum: totals[slot].sum, in: slot)
-        }
-        return set
+    public func histogramSet() -> HistogramSet { recorded().histogramSet() }
+
+    /// The values recorded since the last `reset`, and a `reset`: the interval hand-off.
+    public func take() -> RecordedLatencies {
+        defer { reset() }
+        return recorded()
     }
 
-    /// Slot `slot`'s values as a histogram: each bucket's count recorded at the bucket's lowest value, except
-    /// one count each of the exact min and max.
-    func histogram(_ slot: Int) -> LatencyHistogram {
-        var h = LatencyHistogram.latency()
-        let t = totals[slot]
-        guard t.count > 0, let c = counts[slot] else { return h }
-        let minIndex = Self.index(of: t.min), maxIndex = Self.index(of: t.max)
-        for i in t.lowestIndex...t.highestIndex {
-            var n = c[i]
-            if i == minIndex { n -= 1 }
-            if i == maxIndex, t.count > 1 { n -= 1 }
-            if n > 0 { h.record(Self.lowestValue(at: i), count: n) }
+    /// A copy of the counts of every slot used, from its lowest to its highest bucket touched.
+    func recorded() -> RecordedLatencies {
+        var slots: [RecordedLatencies.Slot] = []
+        for slot in 0..<HistogramSlot.count where totals[slot].count > 0 {
+            let t = totals[slot]
+            guard let c = counts[slot] else { continue }
+            let range = UnsafeBufferPointer(start: c + t.lowestIndex, count: t.highestIndex - t.lowestIndex + 1)
+            slots.append(RecordedLatencies.Slot(slot: slot, lowestIndex: t.lowestIndex, counts: Array(range), count: t.count,
+                                                sum: t.sum, min: t.min, max: t.max))
         }
-        h.record(t.min)
-        if t.count > 1 { h.record(t.max) }
-        return h
+        return RecordedLatencies(slots: slots)
     }
 
     /// Forgets every value (the counts' memory stays for the next interval).
@@ -149,4 +147,42 @@ public final class LatencyRecorder {
                 && (i + 1 == countsLength || lowestValue(at: i + 1) == h.highestEquivalentForValue(v) + 1)
         }
     }()
+}
+
+/// One interval's latencies as a worker recorded them (`LatencyRecorder.take`): per slot used, the bucket counts
+/// it touched and the exact count, sum, min and max. Turned into histograms off the worker's thread.
+public struct RecordedLatencies: Sendable {
+    /// One `HistogramSlot`'s counts, from bucket `lowestIndex` on.
+    public struct Slot: Sendable {
+        public var slot: Int
+        public var lowestIndex: Int
+        public var counts: [UInt64]
+        public var count: UInt64
+        public var sum: UInt64
+        public var min: UInt64
+        public var max: UInt64
+    }
+
+    public var slots: [Slot]
+
+    /// The histograms, with exact sums: each bucket's count is recorded at the bucket's lowest value, except one
+    /// count each of the exact min and max, so every count lands in its own bucket and min and max stay exact.
+    public func histogramSet() -> HistogramSet {
+        var set = HistogramSet()
+        for s in slots where s.count > 0 {
+            var h = LatencyHistogram.latency()
+            let minIndex = LatencyRecorder.index(of: s.min), maxIndex = LatencyRecorder.index(of: s.max)
+            for (offset, stored) in s.counts.enumerated() {
+                let i = s.lowestIndex + offset
+                var n = stored
+                if i == minIndex { n -= 1 }
+                if i == maxIndex, s.count > 1 { n -= 1 }
+                if n > 0 { h.record(LatencyRecorder.lowestValue(at: i), count: n) }
+            }
+            h.record(s.min)
+            if s.count > 1 { h.record(s.max) }
+            set.set(h, sum: s.sum, in: s.slot)
+        }
+        return set
+    }
 }

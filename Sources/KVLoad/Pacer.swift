@@ -62,13 +62,21 @@ public struct Pacer: Sendable {
     }
 
     /// Decides about the next operation at `now` and, if it is sent, advances the schedule.
+    /// The closed-loop case (every call sends, now) is inlined; a schedule is worked out in `nextScheduled`.
+    @inline(__always)
     public mutating func next(now: UInt64) -> Decision {
         if closedLoop {
-            scheduled += 1
+            scheduled &+= 1
             nextIntended = now
             nextAllowed = now
             return .send(intended: now)
         }
+        return nextScheduled(now: now)
+    }
+
+    /// `next(now:)` with a rate or phases.
+    @inline(never)
+    mutating func nextScheduled(now: UInt64) -> Decision {
         if !phases.isEmpty, now >= start &+ phasesLength { return .finished }
         let due = max(nextIntended, nextAllowed)
         if now < due, rate(at: nextIntended) ?? 0 > 0 { return .wait(until: due) }

@@ -143,13 +143,13 @@ public struct WorkerCore {
 
     mutating func closeInterval(now: UInt64) {
         while now >= nextIntervalEnd {
-            var snapshot = IntervalSnapshot(worker: index, interval: intervalIndex, histograms: recorder.histogramSet(),
+            var snapshot = IntervalSnapshot(worker: index, interval: intervalIndex, histograms: HistogramSet(),
                                             scheduled: intervalScheduled, final: false)
+            snapshot.recorded = recorder.take()
             snapshot.nodeOperations = intervalNodeOps
             collector.deliver(snapshot)
             nodes.addOperations(intervalNodeOps)
             for i in intervalNodeOps.indices { intervalNodeOps[i] = 0 }
-            recorder.reset()
             intervalScheduled = 0
             intervalIndex += 1
             nextIntervalEnd &+= intervalNanos
@@ -162,12 +162,12 @@ public struct WorkerCore {
         closeInterval(now: now)
         finished = true
         nodes.addOperations(intervalNodeOps)
-        var last = IntervalSnapshot(worker: index, interval: intervalIndex, histograms: recorder.histogramSet(),
+        var last = IntervalSnapshot(worker: index, interval: intervalIndex, histograms: HistogramSet(),
                                     scheduled: intervalScheduled, final: true, nodes: nodes, endTime: now)
         last.errorReplies = errorReplies
         last.nodeOperations = intervalNodeOps
+        last.recorded = recorder.take()
         collector.deliver(last)
-        recorder.reset()
     }
 
     /// Counts an error reply by its text (at most 100 characters, at most 16 distinct texts; the rest

@@ -76,4 +76,25 @@ struct LatencyRecorderTests {
         #expect(a.slots[slot] == b.slots[slot] && a.slots[slot]?.min == b.slots[slot]?.min)
         #expect(a.stats(measure: .service) == b.stats(measure: .service))
     }
+
+    /// A worker's interval hand-off (`take`) empties the recorder; the collector's `drain`, on the reporter's
+    /// thread, turns it into the same histograms as recording each value in the library.
+    @Test func aTakenIntervalBecomesHistogramsWhenTheCollectorIsDrained() throws {
+        let recorder = LatencyRecorder()
+        var direct = HistogramSet()
+        let slot = HistogramSlot(kind: .update, outcome: .ok, measure: .service).index
+        for v in Self.values(count: 20_000, seed: 3) {
+            recorder.record(v, in: slot)
+            direct.record(v, in: slot)
+        }
+        var snapshot = IntervalSnapshot(worker: 0, interval: 0, histograms: HistogramSet(), scheduled: 0, final: false)
+        snapshot.recorded = recorder.take()
+        #expect(recorder.isEmpty)
+        let collector = IntervalCollector()
+        collector.deliver(snapshot)
+        let drained = try #require(collector.drain().first)
+        #expect(drained.recorded == nil)
+        #expect(drained.histograms.slots[slot] == direct.slots[slot])
+        #expect(drained.histograms.stats(measure: .service) == direct.stats(measure: .service))
+    }
 }

@@ -53,7 +53,7 @@ public struct WorkloadRandom: RandomNumberGenerator, Sendable {
     }
 
     /// A double uniform in [0, 1) with 53 random bits (as Java's `nextDouble`).
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func nextDouble() -> Double {
         Double(next() >> 11) * 0x1.0p-53
     }
@@ -86,7 +86,7 @@ public struct WorkloadRandom: RandomNumberGenerator, Sendable {
     }
 
     /// An integer uniform in the closed range [lower, upper].
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func next(in lower: Int64, _ upper: Int64) -> Int64 {
         let span = UInt64(bitPattern: upper &- lower) &+ 1
         if span == 0 { return Int64(bitPattern: next()) }  // the whole 64-bit range
