@@ -2,9 +2,9 @@ import Histogram
 
 /// Where a worker records latencies between interval hand-offs: per `HistogramSlot`, counts in the bucket
 /// layout of `LatencyHistogram` (HdrHistogram's, for 1 ns…1 h at 3 significant digits), in flat memory the
-/// recorder owns and reuses. `histogramSet()` hands them to hdrhistogram-swift as histograms, losslessly:
-/// every count lands in the bucket it would have had, each slot's exact min and max are recorded as
-/// themselves, and each slot's exact sum goes along.
+/// recorder owns and reuses. They become hdrhistogram-swift histograms losslessly (`RecordedLatencies`): every
+/// count lands in the bucket it would have had, each slot's exact min and max are recorded as themselves, and
+/// each slot's exact sum goes along.
 ///
 /// Why not `Histogram.record` per operation: on the load path it cost ~90 instructions per value (a copy of the
 /// histogram struct, a copy-on-write check of its counts, index helpers that are not inlined, overflow checks)

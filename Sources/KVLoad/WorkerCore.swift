@@ -25,7 +25,8 @@ public struct WorkerCore {
     public let index: Int
     public var stream: OperationStream
     public var pacer: Pacer
-    /// This interval's latencies (handed to the collector as a `HistogramSet` when the interval closes).
+    /// This interval's latencies (handed to the collector as `RecordedLatencies` when the interval closes). A
+    /// reference: a core records from one place and is not copied while it runs.
     let recorder = LatencyRecorder()
     public let openLoop: Bool
     let limit: Int64

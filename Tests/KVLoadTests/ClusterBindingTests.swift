@@ -3,6 +3,7 @@ import Foundation
 import KVNodeServer
 import KVWorkload
 import Logging
+import NIOCore
 import NIOPosix
 import RESP
 import Testing
@@ -16,10 +17,11 @@ struct ClusterBindingTests {
                            "insertproportion": "0.1", "deleteproportion": "0.1", "fieldcount": "2", "fieldlength": "16",
                            "requestdistribution": "uniform", "seed": "11"]
 
-    /// A base port p with p, p+1, p+2 and p+offset… free now.
+    /// A base port p with p, p+1, p+2 and p+offset… free now. Below Linux's ephemeral range (32768 on), so the
+    /// outgoing connections of tests running meanwhile cannot take them between this check and the bind.
     static func freePorts(count: Int, offset: Int) -> Int? {
         for _ in 0..<200 {
-            let base = Int.random(in: 20_000...(60_000 - offset))
+            let base = Int.random(in: 20_000...(32_000 - offset - count))
             let ports = (0..<count).flatMap { [base + $0, base + offset + $0] }
             if ports.allSatisfy(isFree) { return base }
         }
@@ -51,7 +53,20 @@ struct ClusterBindingTests {
         }
     }
 
+    /// Three cluster-mode nodes on free ports; another set of ports if one was taken between the check and the
+    /// bind (by a test outside this process), up to five times.
     static func startCluster(n: Int) async throws -> Cluster {
+        var attempt = 0
+        while true {
+            do {
+                return try await startClusterOnce(n: n)
+            } catch let error as IOError where error.errnoCode == EADDRINUSE && attempt < 4 {
+                attempt += 1
+            }
+        }
+    }
+
+    static func startClusterOnce(n: Int) async throws -> Cluster {
         let offset = 1_000
         let base = try #require(freePorts(count: 3, offset: offset))
         let ports = (0..<3).map { base + $0 }
@@ -73,7 +88,13 @@ struct ClusterBindingTests {
             var logger = Logger(label: "kvbench-cluster-test")
             logger.logLevel = .warning
             let server = NodeServer(configuration: config, logger: logger)
-            try await server.start()
+            do {
+                try await server.start()
+            } catch {
+                for s in servers { try? await s.stop() }
+                try? FileManager.default.removeItem(atPath: directory)
+                throw error
+            }
             servers.append(server)
         }
         let cluster = Cluster(servers: servers, ports: ports, directory: directory)
@@ -168,6 +189,29 @@ struct ClusterBindingTests {
             throw error
         }
         try await cluster.stop()
+    }
+
+    /// `startCluster` retries only on this error: a node whose port is taken must fail with it.
+    @Test func aTakenPortFailsTheStartWithAddressInUse() async throws {
+        let directory = NSTemporaryDirectory() + "kvbench-port-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        func node(port: Int, name: String) -> NodeServer {
+            var config = NodeConfiguration()
+            config.port = port
+            config.threads = 1
+            config.fsync = .no
+            config.dataDirectory = "\(directory)/\(name)"
+            return NodeServer(configuration: config, logger: Logger(label: "kvbench-port-test"))
+        }
+        let first = node(port: 0, name: "first")
+        let port = try await first.start()
+        let second = node(port: port, name: "second")
+        var code: CInt?
+        do { _ = try await second.start() } catch let error as IOError { code = error.errnoCode }
+        try? await second.stop()
+        try await first.stop()
+        #expect(code == EADDRINUSE)
     }
 
     @Test func standaloneKvnodeKeepsRoundRobin() async throws {
