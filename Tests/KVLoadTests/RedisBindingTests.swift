@@ -7,7 +7,15 @@ import Testing
 struct RedisBindingTests {
     static let redisPath = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
-    func freePort() -> Int { Int.random(in: 20_000...40_000) }
+    /// A port free now, below Linux's ephemeral range (32768 on), where other tests' outgoing connections cannot
+    /// take it before redis-server binds it.
+    func freePort() -> Int {
+        for _ in 0..<200 {
+            let port = Int.random(in: 20_000...32_000)
+            if ClusterBindingTests.isFree(port) { return port }
+        }
+        return Int.random(in: 20_000...32_000)
+    }
 
     @Test func loadThenRunAgainstRedis() throws {
         guard let path = Self.redisPath else {
