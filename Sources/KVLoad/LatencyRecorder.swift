@@ -131,6 +131,13 @@ public final class LatencyRecorder {
         }
     }
 
+    /// Whether `h` has this layout, so that counts index `i` of the recorder is bucket `i` of `h` for every value
+    /// `h` holds. HdrHistogram's buckets depend only on the lowest discernible value and the significant digits;
+    /// the highest trackable value only sets how many there are.
+    static func sharesLayout(_ h: LatencyHistogram) -> Bool {
+        layoutMatchesHistogram && h.lowestDiscernibleValue == 1 && h.numberOfSignificantValueDigits == .three
+    }
+
     /// Checked once per process: this layout and `LatencyHistogram`'s agree on the range of values that share
     /// each bucket, for bucket edges in every bucket and the ends of the trackable range.
     static let layoutMatchesHistogram: Bool = {

@@ -47,22 +47,34 @@ struct RecorderTests {
         }
         let levels: [Double] = [50, 90, 99, 99.9, 99.99]
         var shapes = 0
-        for count in [1, 2, 3, 7, 99, 1_000, 10_001, 100_000] {
-            for spread in [0.0, 0.5, 4.0, 14.0] {
-                var h = LatencyHistogram.latency()
-                for _ in 0..<count {
-                    let exponent = Double(nextRandom() % 10_000) / 10_000 * spread
-                    _ = h.record(UInt64(5_000 * exp(exponent)) + nextRandom() % 3)
+        // Kvbench's own layout (walked by counts index), one merged from an auto-resizing histogram (the same
+        // buckets, fewer of them), and two other layouts (walked with the library's iterator).
+        let layouts: [(String, () -> LatencyHistogram)] = [
+            ("latency", { LatencyHistogram.latency() }),
+            ("auto-resized", { var h = LatencyHistogram(); h.add(LatencyHistogram.latency()); return h }),
+            ("two digits", { LatencyHistogram(highestTrackableValue: 1 << 40, numberOfSignificantValueDigits: .two) }),
+            ("lowest 1000", { LatencyHistogram(lowestDiscernibleValue: 1000, highestTrackableValue: 1 << 42) }),
+        ]
+        for (layout, make) in layouts {
+            for count in [1, 2, 3, 7, 99, 1_000, 10_001, 100_000] {
+                for spread in [0.0, 0.5, 4.0, 14.0, 20.0] {
+                    var h = make()
+                    if count == 3 { _ = h.record(0) }  // a zero (the first bucket) below the rest
+                    for _ in 0..<count {
+                        let exponent = Double(nextRandom() % 10_000) / 10_000 * spread
+                        _ = h.record(UInt64(5_000 * exp(exponent)) + nextRandom() % 3)
+                    }
+                    let stats = LatencyStats(h)
+                    let reported = [stats.p50Micros, stats.p90Micros, stats.p99Micros, stats.p999Micros, stats.p9999Micros]
+                    for (level, value) in zip(levels, reported) {
+                        #expect(value == Double(h.valueAtPercentile(level)) / 1000,
+                                "\(layout): \(count) values, spread \(spread), p\(level)")
+                    }
+                    shapes += 1
                 }
-                let stats = LatencyStats(h)
-                let reported = [stats.p50Micros, stats.p90Micros, stats.p99Micros, stats.p999Micros, stats.p9999Micros]
-                for (level, value) in zip(levels, reported) {
-                    #expect(value == Double(h.valueAtPercentile(level)) / 1000, "\(count) values, spread \(spread), p\(level)")
-                }
-                shapes += 1
             }
         }
-        #expect(shapes == 32)
+        #expect(shapes == 160)
     }
 
     /// The mean is the exact mean of what was recorded, across merged worker sets and outcomes; a slot
