@@ -61,6 +61,9 @@ final class RESPConnection: ChannelInboundHandler {
     let depth: Int
     var head = 0
     var count = 0
+    /// Bulk headers of the last key and value lengths this connection sent (`BulkHeaderMemo`).
+    var keyHeader = BulkHeaderMemo()
+    var valueHeader = BulkHeaderMemo()
 
     init(worker: NIOWorker, index: Int, node: Int, group: Int, depth: Int) {
         self.workerRef = Unmanaged.passUnretained(worker)
@@ -96,15 +99,15 @@ final class RESPConnection: ChannelInboundHandler {
         var expected: UInt8 = 1
         switch op.operation.kind {
         case .read:
-            Self.stage(RESPEncoding.getHeader, key, into: staged)
+            stage(RESPEncoding.getHeader, key, into: staged)
         case .update, .insert:
-            Self.stage(RESPEncoding.setHeader, key, value, into: staged)
+            stage(RESPEncoding.setHeader, key, value, into: staged)
         case .readModifyWrite:
-            Self.stage(RESPEncoding.getHeader, key, into: staged)
-            Self.stage(RESPEncoding.setHeader, key, value, into: staged)
+            stage(RESPEncoding.getHeader, key, into: staged)
+            stage(RESPEncoding.setHeader, key, value, into: staged)
             expected = 2
         case .delete:
-            Self.stage(RESPEncoding.delHeader, key, into: staged)
+            stage(RESPEncoding.delHeader, key, into: staged)
         case .scan:
             let keys = op.operation.scanLength
             let header = RESPEncoding.arrayHeaderLength(keys + 1)
@@ -130,18 +133,34 @@ final class RESPConnection: ChannelInboundHandler {
         staged.reserve(head.utf8CodeUnitCount).copyMemory(from: head.utf8Start, byteCount: head.utf8CodeUnitCount)
     }
 
-    /// Stages `head` followed by the bulk string `a`.
+    /// Stages `head` followed by the bulk string `key`, whose header comes from `keyHeader` when its length allows.
     @inline(__always)
-    static func stage(_ head: StaticString, _ a: UnsafeRawBufferPointer, into staged: ByteSink) {
-        let length = RESPEncoding.commandLength(head, a.count)
-        RESPEncoding.storeCommand(head, a, at: staged.reserve(length))
+    func stage(_ head: StaticString, _ key: UnsafeRawBufferPointer, into staged: ByteSink) {
+        guard BulkHeaderMemo.covers(key.count) else {
+            RESPEncoding.storeCommand(head, key, at: staged.reserve(RESPEncoding.commandLength(head, key.count)))
+            return
+        }
+        let h = head.utf8CodeUnitCount
+        let at = staged.reserve(h &+ keyHeader.bulkStringLength(key.count))
+        RESPEncoding.copy(head.utf8Start, count: h, to: at)
+        keyHeader.storeBulkString(key, at: at + h)
     }
 
-    /// Stages `head` followed by the bulk strings `a` and `b`.
+    /// Stages `head` followed by the bulk strings `key` and `value`, with remembered headers when both lengths
+    /// allow.
     @inline(__always)
-    static func stage(_ head: StaticString, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, into staged: ByteSink) {
-        let length = RESPEncoding.commandLength(head, a.count, b.count)
-        RESPEncoding.storeCommand(head, a, b, at: staged.reserve(length))
+    func stage(_ head: StaticString, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, into staged: ByteSink) {
+        guard BulkHeaderMemo.covers(key.count), BulkHeaderMemo.covers(value.count) else {
+            let length = RESPEncoding.commandLength(head, key.count, value.count)
+            RESPEncoding.storeCommand(head, key, value, at: staged.reserve(length))
+            return
+        }
+        let h = head.utf8CodeUnitCount
+        let k = keyHeader.bulkStringLength(key.count)
+        let at = staged.reserve(h &+ k &+ valueHeader.bulkStringLength(value.count))
+        RESPEncoding.copy(head.utf8Start, count: h, to: at)
+        keyHeader.storeBulkString(key, at: at + h)
+        valueHeader.storeBulkString(value, at: at + h + k)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

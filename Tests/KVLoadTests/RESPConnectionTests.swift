@@ -192,4 +192,43 @@ struct RESPConnectionTests {
         #expect(written == expected)
         #expect(connection.count == 6 && staged.count == 0)
     }
+
+    /// Keys and values of changing lengths, inside and outside what the remembered bulk headers cover (2…99,999
+    /// bytes), one after another on one connection: every command is exactly the plain encoder's.
+    @Test func commandsStayExactAsKeyAndValueLengthsChange() throws {
+        let (worker, connection, channel) = try Self.connectedWorker(depth: 64, operations: 100, start: false)
+        let namer = KeyNamer(prefix: "user", hashed: false)
+        let keys = ["user42", "user42", "k", "user1234567890123456789", "user42", "", "user7"].map { Array($0.utf8) }
+        let valueLengths = [100, 100, 0, 1, 2, 99_999, 100_000, 100, 3]
+        let staged = worker.staged
+        worker.stagedFor = 0
+        var expected = ByteBuffer()
+        for (i, key) in keys.enumerated() {
+            for (j, length) in valueLengths.enumerated() where (i + j) % 2 == 0 || length == 100 {
+                let value = (0..<length).map { UInt8(ascii: "a") + UInt8(($0 + i) % 26) }
+                let kind: OperationKind = j % 3 == 0 ? .read : .update
+                let op = InFlightOperation(operation: Operation(kind: kind, keyNumber: 42, keyLength: key.count),
+                                           intended: 0, sent: 0, measured: false)
+                key.withUnsafeBytes { k in
+                    value.withUnsafeBytes { v in
+                        connection.send(op, key: k, value: kind == .read ? UnsafeRawBufferPointer(start: nil, count: 0) : v,
+                                        keyNamer: namer, into: staged)
+                    }
+                }
+                if kind == .read {
+                    expected.writeRESPCommand("GET", String(decoding: key, as: UTF8.self))
+                } else {
+                    expected.writeRESPCommand("SET", String(decoding: key, as: UTF8.self), String(decoding: value, as: UTF8.self))
+                }
+                worker.flushStaged()
+                worker.stagedFor = 0
+                connection.head = 0
+                connection.count = 0
+            }
+        }
+        var written = ByteBuffer()
+        while var chunk = try channel.readOutbound(as: ByteBuffer.self) { written.writeBuffer(&chunk) }
+        #expect(written.readableBytes == expected.readableBytes)
+        #expect(written == expected)
+    }
 }

@@ -103,6 +103,31 @@ struct ReplyWriterTests {
         }
     }
 
+    /// A remembered bulk header writes what the plain encoder writes, for every length it covers around each
+    /// change in digit count, in an order that both reuses and replaces the remembered length; its whole-word
+    /// store stays inside the bulk string; lengths it does not cover are refused by `covers`.
+    @Test func rememberedBulkHeadersEncodeAsThePlainEncoder() {
+        var memo = BulkHeaderMemo()
+        let lengths = [2, 2, 3, 9, 10, 10, 11, 23, 23, 24, 23, 99, 100, 100, 101, 999, 1000, 1001, 9_999, 10_000,
+                       65_535, 99_998, 99_999, 99_999, 2]
+        let payload = (0..<99_999).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        for length in lengths {
+            let bytes = payload[..<length]
+            #expect(BulkHeaderMemo.covers(length))
+            let size = memo.bulkStringLength(length)
+            #expect(size == RESPEncoding.bulkStringLength(length), "length \(length)")
+            var plain = [UInt8](repeating: 0xEE, count: size + 16)
+            var remembered = plain
+            bytes.withUnsafeBytes { b in
+                plain.withUnsafeMutableBytes { _ = RESPEncoding.storeBulkString(b, at: $0.baseAddress!) }
+                remembered.withUnsafeMutableBytes { #expect(memo.storeBulkString(b, at: $0.baseAddress!) == size) }
+            }
+            #expect(remembered == plain, "length \(length)")
+            #expect(remembered[size...].allSatisfy { $0 == 0xEE }, "length \(length) wrote past its bulk string")
+        }
+        for length in [-1, 0, 1, 100_000, 1 << 20] { #expect(!BulkHeaderMemo.covers(length), "length \(length)") }
+    }
+
     @Test func versionDependentEncodings() {
         #expect(written { $0.writeRESPNull(.v2) } == "$-1\r\n")
         #expect(written { $0.writeRESPNull(.v3) } == "_\r\n")
