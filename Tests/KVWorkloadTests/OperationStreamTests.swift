@@ -22,6 +22,30 @@ struct OperationStreamTests {
         "requestdistribution": "zipfian", "seed": "12345",
     ]
 
+    /// A pure mix makes no operation-kind draw and a one-field record no field draw. The kind chooser has its
+    /// own random stream, so the operations are exactly those of a mix whose other kinds weigh next to nothing
+    /// (every draw made, the same kind chosen).
+    @Test("a pure mix and a one-field record skip their draws without changing any operation")
+    func pureMixesSkipDrawsWithoutChangingOperations() throws {
+        for (kind, key) in [("update", "updateproportion"), ("read", "readproportion")] {
+            var base = ["recordcount": "5000", "fieldcount": "1", "requestdistribution": "zipfian", "seed": "77",
+                        "readproportion": "0", "updateproportion": "0"]
+            base[key] = "1"
+            var almost = base
+            almost[key == "readproportion" ? "updateproportion" : "readproportion"] = "1e-300"
+            let pure = Self.ops(try Self.spec(base), 3_000), drawn = Self.ops(try Self.spec(almost), 3_000)
+            #expect(pure.allSatisfy { $0.0.kind.ycsbName.lowercased() == kind })
+            #expect(pure.map(\.0.kind) == drawn.map(\.0.kind))
+            #expect(pure.map(\.0.keyNumber) == drawn.map(\.0.keyNumber))
+            #expect(pure.map(\.1) == drawn.map(\.1))
+            #expect(pure.map(\.0.writeField) == drawn.map(\.0.writeField))
+        }
+        var one = DiscreteChooser(weights: [0, 0, 3, 0], random: WorkloadRandom(seed: 9))
+        #expect((0..<1000).allSatisfy { _ in one.next() == 2 })
+        var field = UniformGenerator(lower: 7, upper: 7, random: WorkloadRandom(seed: 9))
+        #expect((0..<1000).allSatisfy { _ in field.next() == 7 })
+    }
+
     @Test("same seed → same operations, op for op; another seed or thread differs",
           arguments: ["uniform", "zipfian", "latest", "hotspot", "sequential", "exponential"])
     func reproducible(distribution: String) throws {

@@ -19,8 +19,10 @@ public struct UniformGenerator: Sendable {
         self.random = random
     }
 
+    /// A draw in [lower, upper]. A range of one value (the field chooser of a one-field record) needs no draw:
+    /// the generator's random stream is its own, so leaving it unused changes no other draw.
     @inlinable
-    public mutating func next() -> Int64 { random.next(in: lower, upper) }
+    public mutating func next() -> Int64 { lower == upper ? lower : random.next(in: lower, upper) }
 }
 
 /// YCSB's `HotspotIntegerGenerator`: the first ⌊n·dataFraction⌋ keynums of [lower, upper] are
@@ -139,6 +141,9 @@ public struct DiscreteChooser: Sendable {
     public let weights: [Double]
     @usableFromInline let cumulative: [Double]
     @usableFromInline var random: WorkloadRandom
+    /// The index of the only positive weight, when there is one (a pure-read or pure-update mix): every draw
+    /// would return it, so none is made. The chooser's random stream is its own, so no other draw changes.
+    @usableFromInline let only: Int?
 
     public init(weights: [Double], random: WorkloadRandom) {
         precondition(!weights.isEmpty && weights.allSatisfy { $0 >= 0 } && weights.contains { $0 > 0 }, "need a positive weight")
@@ -155,10 +160,12 @@ public struct DiscreteChooser: Sendable {
         for i in lastPositive..<thresholds.count { thresholds[i] = .infinity }  // rounding never falls off the end
         cumulative = thresholds
         self.random = random
+        only = weights.filter { $0 > 0 }.count == 1 ? lastPositive : nil
     }
 
     @inlinable
     public mutating func next() -> Int {
+        if let only { return only }
         let u = random.nextDouble()
         var i = 0
         while u >= cumulative[i] { i += 1 }
