@@ -82,6 +82,7 @@ public struct WorkerCore {
     }
 
     /// The next step at `now`. After `.send`, the operation's key is in `stream` until the next call.
+    @inline(__always)
     public mutating func next(now: UInt64) -> WorkerStep {
         if now >= nextIntervalEnd { closeInterval(now: now) }
         if finished { return .done }
