@@ -54,7 +54,7 @@ struct ClusterBindingTests {
     }
 
     /// Three cluster-mode nodes on free ports; another set of ports if one was taken between the check and the
-    /// bind (by a test outside this process), up to five times.
+    /// bind (by another test, in this process or another), up to five times.
     static func startCluster(n: Int) async throws -> Cluster {
         var attempt = 0
         while true {
