@@ -57,8 +57,8 @@ public struct LatencyStats: Sendable, Equatable, Codable {
 
     /// The same walk for a histogram in `LatencyRecorder`'s layout (every one kvbench records), by counts index
     /// from the bucket of the minimum on. hdrhistogram-swift's `recordedValues()` iterator starts at index 0 and
-    /// builds an iteration value per step: ~1,000 instructions a bucket, 50-90 M for a run's final summary, which
-    /// is more than the run's last second of load costs. Here a bucket costs a `countForValue`.
+    /// builds an iteration value per step: ~5,000 instructions per recorded bucket, 80 M for the final summary of
+    /// a 1M-operation run (callgrind). Here a bucket costs a `countForValue`.
     static func percentilesByIndex(_ h: LatencyHistogram, targets: [UInt64]) -> [UInt64] {
         var values = [UInt64](repeating: 0, count: targets.count)
         var reached = 0
