@@ -10,9 +10,9 @@
 #   REPS=5        repetitions.
 #   KEYS=ycsb     kvbench's keys as YCSB names them by default (`user` + a hashed 19-digit number, 23 bytes).
 #                 By default kvbench names its keys as redis-benchmark does (keyprefix=key:, insertorder=ordered,
-#                 zeropadding=12: `key:000000012345`), so both clients send the same commands over the same
-#                 100k keys. At depth 16 redis-server is the bottleneck, bound by cache misses in its dict
-#                 lookups, so its CPU per command (and with it ops/s) depends on which keys a client uses.
+#                 zeropadding=12: `key:000000012345`), so both clients send byte-for-byte the same commands over
+#                 the same 100k keys. At depth 16 redis-server is the bottleneck, and most of its time goes to
+#                 cache misses in its dict lookups, so ops/s compares clients fairly only over the same keys.
 # Prints lines: TOOL OP P=DEPTH OPS_PER_SEC CPU_US_PER_OP USER_S SYS_S SERVER_CPU_US_PER_OP, then the median
 # table. The server's CPU per op (its user+sys time from /proc while one client ran, when the server is local)
 # says which client's traffic costs the server more: where the server is saturated, that sets ops/s.
