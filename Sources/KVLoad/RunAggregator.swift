@@ -40,19 +40,13 @@ public struct LatencyStats: Sendable, Equatable, Codable {
             return Swift.max(1, UInt64((requested * Double(total) / 100).rounded(.up)))
         }
         if LatencyRecorder.sharesLayout(h) { return percentilesByIndex(h, targets: targets) }
-        var values = [UInt64](repeating: 0, count: targets.count)
-        var reached = 0
-        var cumulative: UInt64 = 0
+        var walk = PercentileWalk(targets: targets)
         let low = h.min, high = h.maxRecorded
         for bucket in h.recordedValues() {
-            cumulative += bucket.count
-            while reached < targets.count, cumulative >= targets[reached] {
-                values[reached] = Swift.max(Swift.min(bucket.value, high), low)
-                reached += 1
-            }
-            if reached == targets.count { break }
+            walk.add(bucket.count, value: Swift.max(Swift.min(bucket.value, high), low))
+            if walk.done { break }
         }
-        return values
+        return walk.values
     }
 
     /// The same walk for a histogram in `LatencyRecorder`'s layout (every one kvbench records), by counts index
@@ -60,26 +54,19 @@ public struct LatencyStats: Sendable, Equatable, Codable {
     /// builds an iteration value per step: ~5,000 instructions per recorded bucket, 80 M for the final summary of
     /// a 1M-operation run (callgrind). Here a bucket costs a `countForValue`.
     static func percentilesByIndex(_ h: LatencyHistogram, targets: [UInt64]) -> [UInt64] {
-        var values = [UInt64](repeating: 0, count: targets.count)
-        var reached = 0
-        var cumulative: UInt64 = 0
+        var walk = PercentileWalk(targets: targets)
         let low = h.min, high = h.maxRecorded
         var index = LatencyRecorder.index(of: low)
         let last = LatencyRecorder.index(of: high)
-        while index <= last, reached < targets.count {
+        while index <= last, !walk.done {
             let count = h.countForValue(LatencyRecorder.lowestValue(at: index))
             if count > 0 {
-                cumulative += count
                 // Every value of the bucket reports as its highest equivalent, clamped to what was recorded.
-                let value = Swift.max(Swift.min(LatencyRecorder.lowestValue(at: index + 1) - 1, high), low)
-                while reached < targets.count, cumulative >= targets[reached] {
-                    values[reached] = value
-                    reached += 1
-                }
+                walk.add(count, value: Swift.max(Swift.min(LatencyRecorder.lowestValue(at: index + 1) - 1, high), low))
             }
             index += 1
         }
-        return values
+        return walk.values
     }
 
     init(count: UInt64, mean: Double, min: Double, p: [Double], max: Double) {
@@ -92,6 +79,32 @@ public struct LatencyStats: Sendable, Equatable, Codable {
         p999Micros = p[3]
         p9999Micros = p[4]
         maxMicros = max
+    }
+}
+
+/// Percentile levels read off a histogram's buckets fed in ascending order: each level takes the value of the
+/// bucket at which the cumulative count first reaches that level's target count.
+struct PercentileWalk {
+    let targets: [UInt64]
+    private(set) var values: [UInt64]
+    private var reached = 0
+    private var cumulative: UInt64 = 0
+
+    init(targets: [UInt64]) {
+        self.targets = targets
+        values = [UInt64](repeating: 0, count: targets.count)
+    }
+
+    /// Whether every level has its value.
+    var done: Bool { reached == targets.count }
+
+    /// The next non-empty bucket: `count` values reported as `value`.
+    mutating func add(_ count: UInt64, value: UInt64) {
+        cumulative += count
+        while reached < targets.count, cumulative >= targets[reached] {
+            values[reached] = value
+            reached += 1
+        }
     }
 }
 

@@ -33,24 +33,17 @@ public struct BulkHeaderMemo: Sendable {
         let count = payload.count
         at.storeBytes(of: word, as: UInt64.self)
         if let base = payload.baseAddress { RESPEncoding.copy(base, count: count, to: at + size) }
-        at.storeBytes(of: asciiCR, toByteOffset: size &+ count, as: UInt8.self)
-        at.storeBytes(of: asciiLF, toByteOffset: size &+ count &+ 1, as: UInt8.self)
+        RESPEncoding.storeCRLF(at: at + (size &+ count))
         return size &+ count &+ 2
     }
 
     @usableFromInline
     mutating func remember(_ length: Int) {
         precondition(Self.covers(length), "bulk length \(length) is outside 2...99999")
-        let digits = RESPEncoding.decimalDigits(UInt64(length))
         var bytes: UInt64 = 0
-        withUnsafeMutableBytes(of: &bytes) { word in
-            word.storeBytes(of: UInt8(ascii: "$"), as: UInt8.self)
-            RESPEncoding.storeDigits(of: UInt64(length), count: digits, at: word.baseAddress! + 1)
-            word.storeBytes(of: asciiCR, toByteOffset: digits + 1, as: UInt8.self)
-            word.storeBytes(of: asciiLF, toByteOffset: digits + 2, as: UInt8.self)
-        }
+        let stored = withUnsafeMutableBytes(of: &bytes) { RESPEncoding.storeHeader(UInt8(ascii: "$"), length, at: $0.baseAddress!) }
         self.length = length
         word = bytes
-        size = digits + 3
+        size = stored
     }
 }

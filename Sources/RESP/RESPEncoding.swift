@@ -85,16 +85,29 @@ public enum RESPEncoding {
     @discardableResult
     public static func storeBulkString(_ bytes: UnsafeRawBufferPointer, at: UnsafeMutableRawPointer) -> Int {
         let count = bytes.count
-        let digits = decimalDigits(UInt64(count))
-        at.storeBytes(of: UInt8(ascii: "$"), as: UInt8.self)
-        storeDigits(of: UInt64(count), count: digits, at: at + 1)
-        at.storeBytes(of: asciiCR, toByteOffset: digits &+ 1, as: UInt8.self)
-        at.storeBytes(of: asciiLF, toByteOffset: digits &+ 2, as: UInt8.self)
-        let payload = digits &+ 3
+        let payload = storeHeader(UInt8(ascii: "$"), count, at: at)
         if let base = bytes.baseAddress { copy(base, count: count, to: at + payload) }
-        at.storeBytes(of: asciiCR, toByteOffset: payload &+ count, as: UInt8.self)
-        at.storeBytes(of: asciiLF, toByteOffset: payload &+ count &+ 1, as: UInt8.self)
+        storeCRLF(at: at + (payload &+ count))
         return payload &+ count &+ 2
+    }
+
+    /// Stores `<marker><count>\r\n` (`count` >= 0: a bulk string's `$` or an array's `*` header) at `at`;
+    /// returns the bytes stored.
+    @inlinable @inline(__always)
+    @discardableResult
+    public static func storeHeader(_ marker: UInt8, _ count: Int, at: UnsafeMutableRawPointer) -> Int {
+        let digits = decimalDigits(UInt64(count))
+        at.storeBytes(of: marker, as: UInt8.self)
+        storeDigits(of: UInt64(count), count: digits, at: at + 1)
+        storeCRLF(at: at + (digits &+ 1))
+        return digits &+ 3
+    }
+
+    /// Stores `\r\n` at `at`.
+    @inlinable @inline(__always)
+    public static func storeCRLF(at: UnsafeMutableRawPointer) {
+        at.storeBytes(of: asciiCR, as: UInt8.self)
+        at.storeBytes(of: asciiLF, toByteOffset: 1, as: UInt8.self)
     }
 
     /// Bytes of `head` followed by a bulk string of `a` bytes.
@@ -138,11 +151,6 @@ public enum RESPEncoding {
     @inlinable
     @discardableResult
     public static func storeArrayHeader(_ count: Int, at: UnsafeMutableRawPointer) -> Int {
-        let digits = decimalDigits(UInt64(count))
-        at.storeBytes(of: UInt8(ascii: "*"), as: UInt8.self)
-        storeDigits(of: UInt64(count), count: digits, at: at + 1)
-        at.storeBytes(of: asciiCR, toByteOffset: digits + 1, as: UInt8.self)
-        at.storeBytes(of: asciiLF, toByteOffset: digits + 2, as: UInt8.self)
-        return digits + 3
+        storeHeader(UInt8(ascii: "*"), count, at: at)
     }
 }
