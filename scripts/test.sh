@@ -4,7 +4,8 @@
 #   2. builds everything (debug) with zero tolerance for build failures,
 #   3. runs the Swift test suite (unit, property, in-process server, and real-process crash tests),
 #   4. runs the client-compatibility checks against a real kvnode: redis-cli, redis-benchmark, redis-py,
-#      hostile input and 10k idle connections (scripts/compat-test.sh),
+#      hostile input and 10k idle connections (scripts/compat-test.sh), and YCSB's six core workloads as shipped
+#      against redis-server and kvnode, with seeded runs checked op for op (scripts/core_workloads_test.py),
 #   5. runs the real-process cluster, failure-detection and rebalancing checks (scripts/cluster_test.py,
 #      membership_test.py, rebalance_test.py, partition_test.py: skipped without root/unshare/iptables),
 #      the scenario runner (scripts/scenario_test.py: kvbench run --scenario and kvbench cluster), the crash
@@ -82,6 +83,9 @@ fi
 
 step "client compatibility (real kvnode process)"
 bash scripts/compat-test.sh .build/debug/kvnode
+
+step "YCSB core workloads A-F unchanged against redis-server and kvnode; seeded runs op for op (MONITOR)"
+python3 scripts/core_workloads_test.py .build/debug/kvbench .build/debug/kvnode
 
 step "cluster (three real kvnode processes: kill -9 under writes, hints, siblings, peer auth)"
 python3 scripts/cluster_test.py .build/debug/kvnode
