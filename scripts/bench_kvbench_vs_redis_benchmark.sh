@@ -8,11 +8,11 @@
 #                 server is pinned elsewhere (`taskset -c 0 redis-server ...`); unpinned, a client that the
 #                 scheduler moves onto the server's core pays for it in CPU time and the comparison is noisier.
 #   REPS=5        repetitions.
-#   KEYS=ycsb     kvbench's keys as YCSB names them by default (`user` + a hashed 19-digit number, 23 bytes).
+#   KEYS=ycsb     kvbench's keys as YCSB names them by default (`user` + a hashed number of up to 19 digits).
 #                 By default kvbench names its keys as redis-benchmark does (keyprefix=key:, insertorder=ordered,
 #                 zeropadding=12: `key:000000012345`), so both clients send byte-for-byte the same commands over
 #                 the same 100k keys. At depth 16 redis-server is the bottleneck, and most of its time goes to
-#                 cache misses in its dict lookups, so ops/s compares clients fairly only over the same keys.
+#                 cache misses in its dict lookups, so the ops/s of two clients compare cleanly over the same keys.
 # Prints lines: TOOL OP P=DEPTH OPS_PER_SEC CPU_US_PER_OP USER_S SYS_S SERVER_CPU_US_PER_OP, then the median
 # table. The server's CPU per op (its user+sys time from /proc while one client ran, when the server is local)
 # says which client's traffic costs the server more: where the server is saturated, that sets ops/s.
