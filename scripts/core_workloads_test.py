@@ -19,11 +19,14 @@ import json
 import math
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_vs_redis import free_port, wait_ready  # noqa: E402
+from cluster_test import stop_processes  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 WORKLOADS = ["workloada", "workloadb", "workloadc", "workloadd", "workloade", "workloadf"]
@@ -34,24 +37,15 @@ RECORDS, OPERATIONS, SEED = 2000, 20000, 7
 REPRO_OPERATIONS = 5000  # per reproducibility run (one connection, so slower)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_for_ping(port, what, log):
-    for _ in range(200):
-        try:
-            if subprocess.run(["redis-cli", "-p", str(port), "PING"], capture_output=True, text=True,
-                              timeout=5).stdout.strip() == "PONG":
-                return
-        except subprocess.TimeoutExpired:
-            pass
-        time.sleep(0.05)
-    sys.exit(f"core workloads: {what} did not start\n{open(log).read() if os.path.exists(log) else ''}")
+def start(cmd, port, what, log):
+    """Starts a server and waits until it answers PING; on failure exits with its log."""
+    proc = subprocess.Popen(cmd, stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    try:
+        wait_ready(port, proc)
+    except RuntimeError as error:
+        proc.kill()
+        sys.exit(f"core workloads: {what}: {error}\n{open(log).read()}")
+    return proc
 
 
 def properties(name):
@@ -133,14 +127,10 @@ def main():
     procs = []
     try:
         redis_port, node_port = free_port(), free_port()
-        procs.append(subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-                                       "--appendonly", "no"], stdout=open(os.path.join(work, "redis.log"), "w"),
-                                      stderr=subprocess.STDOUT))
-        wait_for_ping(redis_port, "redis-server", os.path.join(work, "redis.log"))
-        procs.append(subprocess.Popen([kvnode_path, "--port", str(node_port), "--data-dir", os.path.join(work, "node"),
-                                       "--log-level", "warning"], stdout=open(os.path.join(work, "node.log"), "w"),
-                                      stderr=subprocess.STDOUT))
-        wait_for_ping(node_port, "kvnode", os.path.join(work, "node.log"))
+        procs.append(start(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
+                            "--appendonly", "no"], redis_port, "redis-server", os.path.join(work, "redis.log")))
+        procs.append(start([kvnode_path, "--port", str(node_port), "--data-dir", os.path.join(work, "node"),
+                            "--log-level", "warning"], node_port, "kvnode", os.path.join(work, "node.log")))
 
         print(f"core workloads A-F: {RECORDS} records, {OPERATIONS} operations each, 2 threads x 4 connections, pipeline 4")
         for target, binding, port in (("redis", "redis", redis_port), ("kvnode", "kvnode", node_port)):
@@ -176,13 +166,7 @@ def main():
             print(f"  {name}: {len(first)} commands identical for seed {SEED} twice, different for seed {SEED + 1}")
         print("core workloads: ok")
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_processes(procs)
         shutil.rmtree(work, ignore_errors=True)
 
 
